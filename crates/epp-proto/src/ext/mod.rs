@@ -1,0 +1,40 @@
+//! Protocol extensions. Each extension is one module here and one variant in the two enums
+//! below; adding one (fee, loginSec, registry lock) touches nothing else in this crate.
+
+pub mod rgp;
+pub mod sec_dns;
+
+/// An extension element carried in a command's `<extension>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandExtension {
+    SecDnsCreate(sec_dns::SecDnsCreate),
+    SecDnsUpdate(sec_dns::SecDnsUpdate),
+    RgpUpdate(rgp::RgpUpdate),
+}
+
+impl CommandExtension {
+    /// The namespace URI that names the extension (as listed in `<svcExtension>`).
+    pub fn namespace(&self) -> &'static str {
+        match self {
+            CommandExtension::SecDnsCreate(_) | CommandExtension::SecDnsUpdate(_) => crate::ns::SEC_DNS,
+            CommandExtension::RgpUpdate(_) => crate::ns::RGP,
+        }
+    }
+}
+
+/// An extension element carried in a response's `<extension>`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResponseExtension {
+    SecDnsInfo(sec_dns::SecDnsInfoData),
+    RgpInfo(rgp::RgpInfoData),
+    RgpUpdate(rgp::RgpUpdData),
+}
+
+impl ResponseExtension {
+    pub fn namespace(&self) -> &'static str {
+        match self {
+            ResponseExtension::SecDnsInfo(_) => crate::ns::SEC_DNS,
+            ResponseExtension::RgpInfo(_) | ResponseExtension::RgpUpdate(_) => crate::ns::RGP,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The registry itself: domain, host and contact objects with their life cycle, statuses and
+//! who may touch them; registrars; the poll queue; the delegation change journal that the zone
+//! generator consumes. It takes typed commands (from `epp-proto`) with the acting registrar and
+//! returns typed results or a [`CoreError`] that maps to an EPP result code in one place.
+//!
+//! It knows nothing of XML, TLS or SQL: persistence is behind the traits in [`store`],
+//! implemented by `registry-store`; time is behind [`clock::Clock`] so tests can move it.
+
+pub mod clock;
+pub mod registrar;

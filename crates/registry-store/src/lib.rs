@@ -1,0 +1,3 @@
+//! Persistence with sqlx. SQLite (WAL) is the embedded default; PostgreSQL is for production
+//! and for several frontends sharing one database. Each backend has its own migrations folder
+//! (`migrations/sqlite`, `migrations/postgres`), embedded and run at start-up.
