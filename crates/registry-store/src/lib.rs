@@ -1,3 +1,7 @@
 //! Persistence with sqlx. SQLite (WAL) is the embedded default; PostgreSQL is for production
 //! and for several frontends sharing one database. Each backend has its own migrations folder
 //! (`migrations/sqlite`, `migrations/postgres`), embedded and run at start-up.
+
+pub mod db;
+
+pub use db::{Db, DbError};
