@@ -12,6 +12,8 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// The unit of a registration period (`domain:pUnitType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum PeriodUnit {
     Years,
     Months,
@@ -28,6 +30,7 @@ impl PeriodUnit {
 
 /// A registration period (`domain:periodType`: 1-99 years or months).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Period {
     value: u8,
     unit: PeriodUnit,
@@ -64,6 +67,8 @@ impl Period {
 
 /// The `op` of a `<transfer>` command (RFC 5730 section 2.9.3.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum TransferOp {
     Request,
     Query,
@@ -93,6 +98,8 @@ impl TransferOp {
 
 /// The state of a transfer (`eppcom:trStatusType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum TransferStatus {
     ClientApproved,
     ClientCancelled,
@@ -131,6 +138,7 @@ impl TransferStatus {
 /// A status value with its optional human-readable reason (`<domain:status s="…" lang="…">
 /// reason</domain:status>`), generic over the object's status enum.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct StatusEntry<S> {
     pub status: S,
     pub lang: Option<String>,
@@ -146,6 +154,7 @@ impl<S> StatusEntry<S> {
 /// One line of a `<check>` answer: the name or id, whether it is available, and why not.
 /// The reason is an `eppcom:reasonBaseType`: 1-32 characters; the codec refuses longer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CheckItem {
     pub name: String,
     pub available: bool,
@@ -155,6 +164,7 @@ pub struct CheckItem {
 /// The transfer data of a `<transfer>` response or poll message (`trnData`), shared by
 /// domains and contacts (the domain one also carries `exDate`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TransferData {
     /// Domain name or contact id.
     pub object: String,
@@ -172,6 +182,8 @@ macro_rules! status_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $token:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+        #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
         pub enum $name { $($variant,)* }
 
         impl $name {

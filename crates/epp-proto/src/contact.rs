@@ -22,6 +22,8 @@ status_enum!(
 
 /// `int` (ASCII only) or `loc` (any script) postal information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum PostalInfoType {
     Int,
     Loc,
@@ -46,6 +48,7 @@ impl PostalInfoType {
 
 /// `<contact:addr>`: 0-3 streets, city, state/province, postal code, country code.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Address {
     pub street: Vec<String>,
     pub city: String,
@@ -56,6 +59,7 @@ pub struct Address {
 
 /// `<contact:postalInfo>` in a create or info.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PostalInfo {
     pub info_type: PostalInfoType,
     pub name: String,
@@ -65,6 +69,7 @@ pub struct PostalInfo {
 
 /// `<contact:postalInfo>` in an update's `<chg>`: every part optional.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PostalInfoChange {
     pub info_type: PostalInfoType,
     pub name: Option<String>,
@@ -75,6 +80,7 @@ pub struct PostalInfoChange {
 
 /// A telephone number in E.164a form (`+1.7035555555`) with an optional extension.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Phone {
     pub number: String,
     pub ext: Option<String>,
@@ -82,6 +88,8 @@ pub struct Phone {
 
 /// A disclosable element named in `<contact:disclose>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DiscloseField {
     Name(PostalInfoType),
     Org(PostalInfoType),
@@ -93,12 +101,15 @@ pub enum DiscloseField {
 
 /// `<contact:disclose flag="…">`: the fields to disclose (`flag=1`) or hide (`flag=0`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Disclose {
     pub flag: bool,
     pub fields: Vec<DiscloseField>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ContactCommand {
     Check(Vec<ContactId>),
     Info { id: ContactId, auth_info: Option<AuthInfo> },
@@ -109,6 +120,7 @@ pub enum ContactCommand {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContactCreate {
     pub id: ContactId,
     /// One or two (one `int`, one `loc`).
@@ -121,6 +133,7 @@ pub struct ContactCreate {
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContactChg {
     pub postal_info: Vec<PostalInfoChange>,
     /// `Some(None)`: an empty element removes the number.
@@ -132,6 +145,7 @@ pub struct ContactChg {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContactUpdate {
     pub id: ContactId,
     pub add: Vec<StatusEntry<ContactStatus>>,
@@ -141,6 +155,7 @@ pub struct ContactUpdate {
 
 /// `<contact:infData>`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContactInfoData {
     pub id: ContactId,
     pub roid: Roid,
@@ -161,6 +176,7 @@ pub struct ContactInfoData {
 
 /// `<contact:creData>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ContactCreateData {
     pub id: ContactId,
     pub cr_date: Timestamp,

@@ -29,6 +29,8 @@ status_enum!(
 
 /// The role of a domain contact (`domain:contactAttrType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ContactType {
     Admin,
     Billing,
@@ -53,6 +55,7 @@ impl ContactType {
 
 /// A contact of a domain with its role.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainContact {
     pub contact_type: ContactType,
     pub id: ContactId,
@@ -60,6 +63,7 @@ pub struct DomainContact {
 
 /// A name server given inline with its addresses (`domain:hostAttr`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostAttr {
     pub name: HostName,
     pub addrs: Vec<IpAddr>,
@@ -68,6 +72,8 @@ pub struct HostAttr {
 /// The `<domain:ns>` element: either host object references or host attributes; the schema
 /// forbids mixing the two in one element.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum NameServers {
     HostObj(Vec<HostName>),
     HostAttr(Vec<HostAttr>),
@@ -99,6 +105,8 @@ impl NameServers {
 
 /// The `hosts` attribute of `<domain:info>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum HostsFilter {
     #[default]
     All,
@@ -126,6 +134,8 @@ impl HostsFilter {
 
 /// A domain command (RFC 5731 section 3).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DomainCommand {
     /// Names stay unchecked [`Label`]s so that a bad name is answered "not available" rather
     /// than failing the whole check.
@@ -139,6 +149,7 @@ pub enum DomainCommand {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainInfo {
     pub name: DomainName,
     pub hosts: HostsFilter,
@@ -146,6 +157,7 @@ pub struct DomainInfo {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainCreate {
     pub name: DomainName,
     pub period: Option<Period>,
@@ -156,6 +168,7 @@ pub struct DomainCreate {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainRenew {
     pub name: DomainName,
     pub cur_exp_date: chrono::NaiveDate,
@@ -163,6 +176,7 @@ pub struct DomainRenew {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainTransfer {
     pub op: TransferOp,
     pub name: DomainName,
@@ -172,6 +186,7 @@ pub struct DomainTransfer {
 
 /// What `<domain:add>` or `<domain:rem>` carries.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainAddRem {
     pub ns: Option<NameServers>,
     pub contacts: Vec<DomainContact>,
@@ -186,6 +201,8 @@ impl DomainAddRem {
 
 /// An authInfo change: a new value, or `<domain:null/>` to remove it.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum AuthInfoChange {
     Set(AuthInfo),
     Remove,
@@ -194,12 +211,14 @@ pub enum AuthInfoChange {
 /// What `<domain:chg>` carries. `registrant: Some(None)` is an empty `<domain:registrant/>`,
 /// which removes the registrant.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainChg {
     pub registrant: Option<Option<ContactId>>,
     pub auth_info: Option<AuthInfoChange>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainUpdate {
     pub name: DomainName,
     pub add: DomainAddRem,
@@ -210,6 +229,7 @@ pub struct DomainUpdate {
 /// `<domain:infData>`. Optional fields are those RFC 5731 lets the server omit (for a client
 /// that is not the sponsor, or that are not set).
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainInfoData {
     pub name: DomainName,
     pub roid: Roid,
@@ -231,6 +251,7 @@ pub struct DomainInfoData {
 
 /// `<domain:creData>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainCreateData {
     pub name: DomainName,
     pub cr_date: Timestamp,
@@ -239,6 +260,7 @@ pub struct DomainCreateData {
 
 /// `<domain:renData>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainRenewData {
     pub name: DomainName,
     pub ex_date: Option<Timestamp>,
@@ -246,6 +268,7 @@ pub struct DomainRenewData {
 
 /// `<domain:panData>`: the outcome of an action that was pending (in poll messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct PendingActionData {
     /// Domain name, host name or contact id.
     pub object: String,

@@ -10,6 +10,8 @@ use crate::{Greeting, Response};
 
 /// One EPP message.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum Frame {
     Hello,
     Greeting(Greeting),
@@ -19,6 +21,7 @@ pub enum Frame {
 
 /// `<command>`: the command, its extensions and the client's transaction id.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CommandFrame {
     pub command: Command,
     pub extensions: Vec<CommandExtension>,
@@ -26,6 +29,8 @@ pub struct CommandFrame {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum Command {
     Login(Login),
     Logout,

@@ -3,6 +3,7 @@
 use crate::common::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Greeting {
     pub sv_id: String,
     pub sv_date: Timestamp,
@@ -15,6 +16,7 @@ pub struct Greeting {
 
 /// `<dcp>`: the server's data collection policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Dcp {
     pub access: DcpAccess,
     pub statements: Vec<DcpStatement>,
@@ -22,6 +24,8 @@ pub struct Dcp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DcpAccess {
     All,
     None,
@@ -58,6 +62,7 @@ impl DcpAccess {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DcpStatement {
     /// At least one of admin, contact, other, prov.
     pub purposes: Vec<DcpPurpose>,
@@ -67,6 +72,8 @@ pub struct DcpStatement {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DcpPurpose {
     Admin,
     Contact,
@@ -93,6 +100,8 @@ impl DcpPurpose {
 
 /// A recipient; `Ours` may carry a `<recDesc>`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DcpRecipient {
     Other,
     Ours(Option<String>),
@@ -102,6 +111,8 @@ pub enum DcpRecipient {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DcpRetention {
     Business,
     Indefinite,
@@ -136,6 +147,8 @@ impl DcpRetention {
 
 /// `<expiry>`: absolute date or relative duration (kept as the `xs:duration` text).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DcpExpiry {
     Absolute(Timestamp),
     Relative(String),

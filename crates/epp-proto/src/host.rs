@@ -22,6 +22,8 @@ status_enum!(
 
 /// A host command (RFC 5732 section 3). There is no host transfer.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum HostCommand {
     Check(Vec<Label>),
     Info(HostName),
@@ -31,6 +33,7 @@ pub enum HostCommand {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostCreate {
     pub name: HostName,
     pub addrs: Vec<IpAddr>,
@@ -38,6 +41,7 @@ pub struct HostCreate {
 
 /// What `<host:add>` or `<host:rem>` carries.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostAddRem {
     pub addrs: Vec<IpAddr>,
     pub statuses: Vec<StatusEntry<HostStatus>>,
@@ -50,6 +54,7 @@ impl HostAddRem {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostUpdate {
     pub name: HostName,
     pub add: HostAddRem,
@@ -60,6 +65,7 @@ pub struct HostUpdate {
 
 /// `<host:infData>`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostInfoData {
     pub name: HostName,
     pub roid: Roid,
@@ -75,6 +81,7 @@ pub struct HostInfoData {
 
 /// `<host:creData>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostCreateData {
     pub name: HostName,
     pub cr_date: Timestamp,

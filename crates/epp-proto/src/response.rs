@@ -9,6 +9,7 @@ use crate::host::{HostCreateData, HostInfoData};
 use crate::ResultCode;
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Response {
     /// One or more; the first is the command's outcome.
     pub results: Vec<EppResult>,
@@ -37,6 +38,7 @@ impl Response {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct EppResult {
     pub code: ResultCode,
     pub msg: String,
@@ -55,6 +57,7 @@ impl EppResult {
 /// An element echoed in `<value>`: namespace URI, local name and text; the codec picks a
 /// prefix. E.g. `urn:ietf:params:xml:ns:domain-1.0`, `name`, `-bad.test`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ValueElement {
     pub namespace: String,
     pub name: String,
@@ -64,6 +67,7 @@ pub struct ValueElement {
 /// `<extValue>`: the offending element and why it was refused (`epp:msgType`). The
 /// 32-character bound of `eppcom:reasonBaseType` applies to check reasons, not here.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ExtValue {
     pub value: ValueElement,
     pub reason: String,
@@ -72,6 +76,7 @@ pub struct ExtValue {
 
 /// `<msgQ>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MsgQ {
     pub count: u64,
     pub id: MsgId,
@@ -82,6 +87,7 @@ pub struct MsgQ {
 
 /// `<trID>`: both identifiers are optional in the schema; the server always sends svTRID.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TrId {
     pub cl_trid: Option<ClTrid>,
     pub sv_trid: Option<SvTrid>,
@@ -89,6 +95,8 @@ pub struct TrId {
 
 /// `<resData>` content.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ResponseData {
     DomainCheck(Vec<CheckItem>),
     DomainInfo(Box<DomainInfoData>),

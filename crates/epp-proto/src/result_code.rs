@@ -80,6 +80,13 @@ impl ResultCode {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for ResultCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u16(self.code())
+    }
+}
+
 impl std::fmt::Display for ResultCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.code(), self.text())

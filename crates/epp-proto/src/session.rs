@@ -4,6 +4,7 @@ use crate::common::*;
 
 /// `<login>`. The password is a [`Password`], which never prints.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Login {
     pub cl_id: ClientId,
     pub pw: Password,
@@ -20,6 +21,8 @@ pub struct Login {
 
 /// `<poll op="req"/>` or `<poll op="ack" msgID="…"/>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum Poll {
     Request,
     Acknowledge(MsgId),

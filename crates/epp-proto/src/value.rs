@@ -6,6 +6,8 @@ use std::fmt;
 
 /// Why a value was refused. Carries no secret (passwords are never echoed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ValueError {
     #[error("{what} must be {min}-{max} characters long, got {got}")]
     Length { what: &'static str, min: usize, max: usize, got: usize },
@@ -40,6 +42,7 @@ macro_rules! token_type {
     ($(#[$doc:meta])* $name:ident, $what:literal, $min:literal, $max:literal) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize))]
         pub struct $name(String);
 
         impl $name {
@@ -116,6 +119,13 @@ impl Password {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(***)")
@@ -125,6 +135,7 @@ impl fmt::Debug for Password {
 /// An object's authorisation information (`pwAuthInfoType`: a normalizedString with an
 /// optional `roid`). Never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct AuthInfo {
     pw: String,
     pub roid: Option<Roid>,
@@ -156,6 +167,7 @@ impl fmt::Debug for AuthInfo {
 
 /// A repository object identifier (`eppcom:roidType`: `(\w|_){1,80}-\w{1,8}`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Roid(String);
 
 impl Roid {
@@ -193,6 +205,7 @@ impl fmt::Display for Roid {
 /// equality is the DNS's case-insensitive equality. A-labels (`xn--`) pass here as LDH; whether
 /// they are valid IDNA is policy (`registry-core`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct HostName(String);
 
 impl HostName {

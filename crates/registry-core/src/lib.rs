@@ -7,4 +7,20 @@
 //! implemented by `registry-store`; time is behind [`clock::Clock`] so tests can move it.
 
 pub mod clock;
+pub mod config;
+mod contact_cmd;
+mod convert;
+mod domain_cmd;
+pub mod error;
+mod host_cmd;
+mod lifecycle;
+pub mod model;
+pub mod policy;
 pub mod registrar;
+pub mod registry;
+pub mod store;
+
+pub use config::Config;
+pub use error::CoreError;
+pub use registry::{Actor, ObjectRef, Outcome, Registry};
+pub use store::{Store, StoreError, StoreTx};

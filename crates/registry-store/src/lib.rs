@@ -3,5 +3,9 @@
 //! (`migrations/sqlite`, `migrations/postgres`), embedded and run at start-up.
 
 pub mod db;
+pub mod registrars;
 
 pub use db::{Db, DbError};
+pub mod objects;
+
+pub use objects::{SqlStore, SqlTx};

@@ -6,6 +6,8 @@ pub mod sec_dns;
 
 /// An extension element carried in a command's `<extension>`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum CommandExtension {
     SecDnsCreate(sec_dns::SecDnsCreate),
     SecDnsUpdate(sec_dns::SecDnsUpdate),
@@ -24,6 +26,8 @@ impl CommandExtension {
 
 /// An extension element carried in a response's `<extension>`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ResponseExtension {
     SecDnsInfo(sec_dns::SecDnsInfoData),
     RgpInfo(rgp::RgpInfoData),

@@ -4,6 +4,8 @@ use crate::common::Timestamp;
 
 /// `rgp:statusValueType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum RgpStatus {
     AddPeriod,
     AutoRenewPeriod,
@@ -44,6 +46,7 @@ impl RgpStatus {
 
 /// `<rgp:report>` (RFC 3915 section 4.2.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RgpReport {
     pub pre_data: String,
     pub post_data: String,
@@ -57,6 +60,8 @@ pub struct RgpReport {
 
 /// `<rgp:update><rgp:restore op="…">`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum RgpUpdate {
     Request,
     Report(Box<RgpReport>),
@@ -64,12 +69,14 @@ pub enum RgpUpdate {
 
 /// `<rgp:infData>`: the RGP statuses of a domain in an info response.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RgpInfoData {
     pub statuses: Vec<RgpStatus>,
 }
 
 /// `<rgp:upData>`: the RGP status after a restore request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RgpUpdData {
     pub statuses: Vec<RgpStatus>,
 }

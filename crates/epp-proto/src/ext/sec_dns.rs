@@ -2,6 +2,7 @@
 
 /// A DNSKEY's fields (`secDNS:keyDataType`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct KeyData {
     pub flags: u16,
     pub protocol: u8,
@@ -12,6 +13,7 @@ pub struct KeyData {
 
 /// A DS record's fields (`secDNS:dsDataType`), optionally with the key it digests.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DsData {
     pub key_tag: u16,
     pub alg: u8,
@@ -23,6 +25,8 @@ pub struct DsData {
 
 /// The two interfaces of RFC 5910 section 4: a server and client use one or the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum DsOrKeyData {
     Ds(Vec<DsData>),
     Key(Vec<KeyData>),
@@ -43,6 +47,7 @@ impl DsOrKeyData {
 
 /// `<secDNS:create>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SecDnsCreate {
     pub max_sig_life: Option<u32>,
     pub data: DsOrKeyData,
@@ -50,6 +55,8 @@ pub struct SecDnsCreate {
 
 /// `<secDNS:rem>`: everything, or the listed records.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum SecDnsRem {
     All,
     Data(DsOrKeyData),
@@ -57,6 +64,7 @@ pub enum SecDnsRem {
 
 /// `<secDNS:update urgent="…">`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SecDnsUpdate {
     pub urgent: bool,
     pub rem: Option<SecDnsRem>,
@@ -67,6 +75,7 @@ pub struct SecDnsUpdate {
 
 /// `<secDNS:infData>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SecDnsInfoData {
     pub max_sig_life: Option<u32>,
     pub data: DsOrKeyData,

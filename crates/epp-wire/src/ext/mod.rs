@@ -2,25 +2,66 @@
 //! hand every child of `<extension>` to [`decode_command_extension`] /
 //! [`decode_response_extension`], which dispatch on the namespace; adding an extension is a new
 //! module plus one arm in each function below.
+//!
+//! An element in a namespace we do not implement is [`DecodeError::UnimplementedExtension`]
+//! (2103) carrying the namespace URI; an unknown element in a namespace we do implement (say
+//! `<secDNS:foo>`) is [`DecodeError::UnexpectedElement`] (2001).
 
 use epp_proto::ext::{CommandExtension, ResponseExtension};
+use epp_proto::ns::{RGP, SEC_DNS};
 
 use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::xml::XmlWriter;
 
+pub mod rgp;
+pub mod sec_dns;
+
+fn unexpected(el: &Element) -> DecodeError {
+    DecodeError::UnexpectedElement {
+        parent: "extension".into(),
+        element: el.label(),
+    }
+}
+
 /// Decodes one child of a command's `<extension>`.
 pub fn decode_command_extension(el: &Element) -> Result<CommandExtension, DecodeError> {
-    Err(DecodeError::UnimplementedExtension(el.ns.clone()))
+    crate::command::values::xml_chars(el)?;
+    match (el.ns.as_str(), el.name.as_str()) {
+        (SEC_DNS, "create") => sec_dns::decode_create(el).map(CommandExtension::SecDnsCreate),
+        (SEC_DNS, "update") => sec_dns::decode_update(el).map(CommandExtension::SecDnsUpdate),
+        (RGP, "update") => rgp::decode_update(el).map(CommandExtension::RgpUpdate),
+        (SEC_DNS | RGP, _) => Err(unexpected(el)),
+        (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
+    }
 }
 
 /// Decodes one child of a response's `<extension>`.
 pub fn decode_response_extension(el: &Element) -> Result<ResponseExtension, DecodeError> {
-    Err(DecodeError::UnimplementedExtension(el.ns.clone()))
+    crate::command::values::xml_chars(el)?;
+    match (el.ns.as_str(), el.name.as_str()) {
+        (SEC_DNS, "infData") => sec_dns::decode_info(el).map(ResponseExtension::SecDnsInfo),
+        (RGP, "infData") => rgp::decode_info(el).map(ResponseExtension::RgpInfo),
+        (RGP, "upData") => rgp::decode_upd(el).map(ResponseExtension::RgpUpdate),
+        (SEC_DNS | RGP, _) => Err(unexpected(el)),
+        (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
+    }
 }
 
 /// Writes one command extension element (with its own `xmlns:` declaration).
-pub fn encode_command_extension(_w: &mut XmlWriter, _ext: &CommandExtension) {}
+pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
+    match ext {
+        CommandExtension::SecDnsCreate(v) => sec_dns::encode_create(w, v),
+        CommandExtension::SecDnsUpdate(v) => sec_dns::encode_update(w, v),
+        CommandExtension::RgpUpdate(v) => rgp::encode_update(w, v),
+    }
+}
 
 /// Writes one response extension element (with its own `xmlns:` declaration).
-pub fn encode_response_extension(_w: &mut XmlWriter, _ext: &ResponseExtension) {}
+pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
+    match ext {
+        ResponseExtension::SecDnsInfo(v) => sec_dns::encode_info(w, v),
+        ResponseExtension::RgpInfo(v) => rgp::encode_info(w, v),
+        ResponseExtension::RgpUpdate(v) => rgp::encode_upd(w, v),
+    }
+}

@@ -1,0 +1,311 @@
+//! `<login>`: who may open a session, and the audit trail of every attempt.
+//!
+//! A login succeeds only if all of these hold: the TLS client certificate chain is valid
+//! (checked by the handshake), its leaf's SHA-256 is pinned to the clID, the password is
+//! right (argon2id, off the async threads), the source address is in the registrar's
+//! networks, the registrar is active, and it has fewer live sessions here than its limit.
+//! Every authentication failure answers the same 2200; the audit log (table + tracing) has the
+//! true reason. Repeated failures from one address or for one clID lock both out for a while
+//! (2501, connection closed).
+
+use std::net::IpAddr;
+
+use chrono::Duration as ChronoDuration;
+use epp_proto::session::Login;
+use epp_proto::{ns, ClientId};
+use registry_core::registrar::{
+    check_peer, AuthFailure, CertFingerprint, LoginAuditEntry, LoginOutcome, Registrar,
+};
+use registry_store::registrars::LockKey;
+use tracing::{error, info, warn};
+
+use crate::error::SessionError;
+use crate::live::LiveSession;
+use crate::server::Shared;
+
+/// The object services this server offers (greeting `<svcMenu>`).
+pub const OBJ_URIS: [&str; 3] = [ns::DOMAIN, ns::HOST, ns::CONTACT];
+/// The extensions this server offers.
+pub const EXT_URIS: [&str; 2] = [ns::SEC_DNS, ns::RGP];
+
+/// A session after a successful login.
+#[derive(Debug)]
+pub(crate) struct LoggedIn {
+    pub cl_id: ClientId,
+    pub obj_uris: Vec<String>,
+    pub ext_uris: Vec<String>,
+    pub live: LiveSession,
+}
+
+/// Checks what a login asks for, before any credential is looked at.
+fn check_options(login: &Login) -> Result<(), SessionError> {
+    if login.version != "1.0" {
+        return Err(SessionError::UnsupportedVersion(login.version.clone()));
+    }
+    if login.lang != "en" {
+        return Err(SessionError::UnsupportedLang(login.lang.clone()));
+    }
+    if let Some(uri) = login
+        .obj_uris
+        .iter()
+        .find(|u| !OBJ_URIS.contains(&u.as_str()))
+    {
+        return Err(SessionError::ObjectNotServed(uri.clone()));
+    }
+    if let Some(uri) = login
+        .ext_uris
+        .iter()
+        .find(|u| !EXT_URIS.contains(&u.as_str()))
+    {
+        return Err(SessionError::ExtensionNotServed(uri.clone()));
+    }
+    Ok(())
+}
+
+fn join_reasons(reasons: &[AuthFailure]) -> String {
+    reasons
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Runs one login attempt to its end, audit included.
+pub(crate) async fn login(
+    shared: &Shared,
+    login: &Login,
+    source_ip: IpAddr,
+    fingerprint: CertFingerprint,
+) -> Result<LoggedIn, SessionError> {
+    check_options(login)?;
+    let now = shared.clock.now();
+    let cl_id = login.cl_id.as_str();
+    let audit = |outcome: LoginOutcome, reason: String| LoginAuditEntry {
+        at: now,
+        cl_id: cl_id.to_owned(),
+        source_ip,
+        cert_fingerprint: Some(fingerprint),
+        outcome,
+        reason,
+    };
+    let keys = [LockKey::Source(source_ip), LockKey::ClId(cl_id.to_owned())];
+
+    match shared.db.lockout_until(&keys, now).await {
+        Ok(None) => {}
+        Ok(Some(until)) => {
+            record(
+                shared,
+                audit(
+                    LoginOutcome::Refused,
+                    AuthFailure::LockedOut.as_str().into(),
+                ),
+            )
+            .await;
+            info!(target: "eppd::audit", cl_id, %source_ip, %until, "login refused: locked out");
+            return Err(SessionError::LockedOut);
+        }
+        Err(e) => {
+            error!(error = %e, "cannot read lock-outs");
+            return Err(SessionError::Internal);
+        }
+    }
+
+    let registrar = match shared.db.registrar(&login.cl_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            error!(error = %e, cl_id, "cannot load registrar");
+            return Err(SessionError::Internal);
+        }
+    };
+    let pw_ok = match shared
+        .passwords
+        .verify(
+            registrar.as_ref().map(|r| r.password_hash.clone()),
+            &login.pw,
+        )
+        .await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            error!(error = %e, "password verification failed");
+            return Err(SessionError::Internal);
+        }
+    };
+    let mut failures = match &registrar {
+        None => vec![AuthFailure::UnknownClient],
+        Some(r) => check_peer(r, &fingerprint, source_ip),
+    };
+    if !pw_ok && registrar.is_some() {
+        failures.push(AuthFailure::BadPassword);
+    }
+    failures.sort();
+    let registrar: Registrar = match registrar {
+        Some(r) if failures.is_empty() => r,
+        _ => {
+            return Err(fail(
+                shared,
+                audit(LoginOutcome::Failure, join_reasons(&failures)),
+                &keys,
+                now,
+            )
+            .await)
+        }
+    };
+
+    if let Some(new_pw) = &login.new_pw {
+        let lower = new_pw.expose().to_lowercase();
+        if shared.blacklist.contains(&lower) || new_pw.expose() == login.pw.expose() {
+            record(
+                shared,
+                audit(
+                    LoginOutcome::Refused,
+                    AuthFailure::NewPasswordPolicy.as_str().into(),
+                ),
+            )
+            .await;
+            warn!(target: "eppd::audit", cl_id, %source_ip, "login refused: new password violates policy");
+            return Err(SessionError::NewPasswordRefused);
+        }
+    }
+
+    let Some(live) = shared.live.try_register(cl_id, registrar.max_sessions) else {
+        record(
+            shared,
+            audit(
+                LoginOutcome::Refused,
+                AuthFailure::SessionLimit.as_str().into(),
+            ),
+        )
+        .await;
+        warn!(target: "eppd::audit", cl_id, %source_ip, max = registrar.max_sessions, "login refused: session limit");
+        return Err(SessionError::SessionLimit);
+    };
+
+    let mut note = String::new();
+    if let Some(new_pw) = &login.new_pw {
+        let hash = shared.passwords.hash(new_pw).await.map_err(|e| {
+            error!(error = %e, "cannot hash new password");
+            SessionError::Internal
+        })?;
+        shared
+            .db
+            .set_registrar_password(&registrar.cl_id, &hash, now)
+            .await
+            .map_err(|e| {
+                error!(error = %e, cl_id, "cannot store new password");
+                SessionError::Internal
+            })?;
+        note = "password_changed".into();
+    }
+    // A success that cannot be audited is not a success.
+    shared
+        .db
+        .record_login(&audit(LoginOutcome::Success, note.clone()))
+        .await
+        .map_err(|e| {
+            error!(error = %e, "cannot write login audit");
+            SessionError::Internal
+        })?;
+    info!(target: "eppd::audit", cl_id, %source_ip, %fingerprint, note, "login");
+    Ok(LoggedIn {
+        cl_id: registrar.cl_id,
+        obj_uris: login.obj_uris.clone(),
+        ext_uris: login.ext_uris.clone(),
+        live,
+    })
+}
+
+/// Records a failed login and decides between 2200 and a lock-out (2501).
+async fn fail(
+    shared: &Shared,
+    entry: LoginAuditEntry,
+    keys: &[LockKey],
+    now: epp_proto::Timestamp,
+) -> SessionError {
+    warn!(
+        target: "eppd::audit",
+        cl_id = entry.cl_id,
+        source_ip = %entry.source_ip,
+        fingerprint = ?entry.cert_fingerprint.map(|f| f.to_hex()),
+        reason = entry.reason,
+        "login failed"
+    );
+    record(shared, entry).await;
+    let lockout = &shared.config.lockout;
+    let since = now
+        - ChronoDuration::milliseconds(i64::try_from(lockout.window_ms).unwrap_or(i64::MAX / 2));
+    let until = now
+        + ChronoDuration::milliseconds(i64::try_from(lockout.backoff_ms).unwrap_or(i64::MAX / 2));
+    let mut locked = false;
+    for key in keys {
+        match shared.db.count_login_failures(key, since).await {
+            Ok(n) if n >= u64::from(lockout.max_failures) => {
+                if let Err(e) = shared.db.set_lockout(key, until).await {
+                    error!(error = %e, "cannot store lock-out");
+                }
+                warn!(target: "eppd::audit", key = ?key, failures = n, %until, "locked out");
+                locked = true;
+            }
+            Ok(_) => {}
+            Err(e) => error!(error = %e, "cannot count failed logins"),
+        }
+    }
+    if locked {
+        SessionError::LockedOut
+    } else {
+        SessionError::AuthenticationFailed
+    }
+}
+
+async fn record(shared: &Shared, entry: LoginAuditEntry) {
+    if let Err(e) = shared.db.record_login(&entry).await {
+        error!(error = %e, "cannot write login audit");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use epp_proto::value::Password;
+
+    fn login() -> Login {
+        Login {
+            cl_id: ClientId::new("reg-a").expect("clid"),
+            pw: Password::new("secret-pw").expect("pw"),
+            new_pw: None,
+            version: "1.0".into(),
+            lang: "en".into(),
+            obj_uris: vec![ns::DOMAIN.into()],
+            ext_uris: vec![ns::SEC_DNS.into()],
+        }
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(check_options(&login()), Ok(()));
+        let mut l = login();
+        l.version = "2.0".into();
+        assert_eq!(
+            check_options(&l).map_err(|e| e.result_code().code()),
+            Err(2100)
+        );
+        let mut l = login();
+        l.lang = "fr".into();
+        assert_eq!(
+            check_options(&l).map_err(|e| e.result_code().code()),
+            Err(2102)
+        );
+        let mut l = login();
+        l.obj_uris.push("urn:example:obj".into());
+        assert_eq!(
+            check_options(&l).map_err(|e| e.result_code().code()),
+            Err(2307)
+        );
+        let mut l = login();
+        l.ext_uris.push("urn:ietf:params:xml:ns:fee-0.7".into());
+        assert_eq!(
+            check_options(&l).map_err(|e| e.result_code().code()),
+            Err(2103)
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! The server's configuration: one TOML file, strictly parsed (`deny_unknown_fields`), every
+//! field documented with its default. `eppd.example.toml` beside `Cargo.toml` shows them all
+//! and is parsed by a test.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tls: TlsConfig,
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub timeouts: TimeoutConfig,
+    #[serde(default)]
+    pub limits: LimitConfig,
+    #[serde(default)]
+    pub lockout: LockoutConfig,
+    #[serde(default)]
+    pub password: PasswordConfig,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+}
+
+impl Config {
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.server.listen.is_empty() {
+            return bad("server.listen needs at least one address");
+        }
+        if self.server.sv_id.is_empty() || self.server.sv_id.len() > 64 {
+            return bad("server.sv_id must be 1-64 characters");
+        }
+        if self.server.sv_trid_prefix.is_empty()
+            || self.server.sv_trid_prefix.len() > 16
+            || !self
+                .server
+                .sv_trid_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        {
+            return bad("server.sv_trid_prefix must be 1-16 ASCII letters or digits");
+        }
+        if self.limits.max_connections == 0 || self.limits.password_workers == 0 {
+            return bad("limits.max_connections and limits.password_workers must be at least 1");
+        }
+        if self.limits.max_frame_len < 64 {
+            return bad("limits.max_frame_len must be at least 64 bytes");
+        }
+        if self.lockout.max_failures == 0 {
+            return bad("lockout.max_failures must be at least 1");
+        }
+        for t in [
+            self.timeouts.handshake_ms,
+            self.timeouts.frame_ms,
+            self.timeouts.idle_ms,
+            self.timeouts.suspension_poll_ms,
+        ] {
+            if t == 0 {
+                return bad("timeouts must be positive");
+            }
+        }
+        if self.timeouts.suspension_poll_ms > 500 {
+            return bad("timeouts.suspension_poll_ms must be at most 500 (suspension cuts sessions within 1 s)");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Addresses to listen on, e.g. `["0.0.0.0:700", "[::]:700"]`.
+    pub listen: Vec<SocketAddr>,
+    /// `<svID>` of the greeting. Default "eppd".
+    #[serde(default = "default_sv_id")]
+    pub sv_id: String,
+    /// First part of every svTRID (`PREFIX-INSTANCE-COUNTER`). Default "EPPD".
+    #[serde(default = "default_sv_trid_prefix")]
+    pub sv_trid_prefix: String,
+    /// A label for this frontend in the `frontend_instance` table. Default "eppd".
+    #[serde(default = "default_sv_id")]
+    pub instance_label: String,
+}
+
+fn default_sv_id() -> String {
+    "eppd".into()
+}
+
+fn default_sv_trid_prefix() -> String {
+    "EPPD".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the server certificate chain, leaf first.
+    pub cert_chain: PathBuf,
+    /// PEM file with the server's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// PEM bundle of the CAs that issue registrars' client certificates.
+    pub client_ca: PathBuf,
+    /// PEM files with certificate revocation lists of those CAs. Default: none.
+    #[serde(default)]
+    pub crls: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub url: String,
+    /// Pool size. Default 10.
+    #[serde(default = "default_db_connections")]
+    pub max_connections: u32,
+}
+
+fn default_db_connections() -> u32 {
+    10
+}
+
+/// All in milliseconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutConfig {
+    /// PROXY header + TLS handshake. Default 10 000 (10 s).
+    #[serde(default = "default_handshake_ms")]
+    pub handshake_ms: u64,
+    /// Receiving the rest of a frame once its first byte arrived, and writing a response.
+    /// Default 30 000 (30 s).
+    #[serde(default = "default_frame_ms")]
+    pub frame_ms: u64,
+    /// A session with no frame for this long is closed with 2500. Default 600 000 (10 min).
+    #[serde(default = "default_idle_ms")]
+    pub idle_ms: u64,
+    /// On shutdown, how long sessions may take to finish their command. Default 10 000.
+    #[serde(default = "default_shutdown_grace_ms")]
+    pub shutdown_grace_ms: u64,
+    /// How often each frontend re-reads the suspended registrars (at most 500). Default 250.
+    #[serde(default = "default_suspension_poll_ms")]
+    pub suspension_poll_ms: u64,
+}
+
+impl TimeoutConfig {
+    pub fn handshake(&self) -> Duration {
+        Duration::from_millis(self.handshake_ms)
+    }
+    pub fn frame(&self) -> Duration {
+        Duration::from_millis(self.frame_ms)
+    }
+    pub fn idle(&self) -> Duration {
+        Duration::from_millis(self.idle_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+    pub fn suspension_poll(&self) -> Duration {
+        Duration::from_millis(self.suspension_poll_ms)
+    }
+}
+
+impl Default for TimeoutConfig {
+    fn default() -> Self {
+        Self {
+            handshake_ms: default_handshake_ms(),
+            frame_ms: default_frame_ms(),
+            idle_ms: default_idle_ms(),
+            shutdown_grace_ms: default_shutdown_grace_ms(),
+            suspension_poll_ms: default_suspension_poll_ms(),
+        }
+    }
+}
+
+fn default_handshake_ms() -> u64 {
+    10_000
+}
+fn default_frame_ms() -> u64 {
+    30_000
+}
+fn default_idle_ms() -> u64 {
+    600_000
+}
+fn default_shutdown_grace_ms() -> u64 {
+    10_000
+}
+fn default_suspension_poll_ms() -> u64 {
+    250
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitConfig {
+    /// Open connections (all listeners); one more is closed at once. Default 1000.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Largest frame accepted, header included; a larger one is answered 2500 and the
+    /// connection closed, without reading it. Default 1 048 576 (1 MiB).
+    #[serde(default = "default_max_frame_len")]
+    pub max_frame_len: u32,
+    /// Password hashes verified at once (argon2id, 19 MiB each). Default 2.
+    #[serde(default = "default_password_workers")]
+    pub password_workers: usize,
+}
+
+impl Default for LimitConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: default_max_connections(),
+            max_frame_len: default_max_frame_len(),
+            password_workers: default_password_workers(),
+        }
+    }
+}
+
+fn default_max_connections() -> usize {
+    1000
+}
+fn default_max_frame_len() -> u32 {
+    epp_wire::DEFAULT_MAX_FRAME_LEN
+}
+fn default_password_workers() -> usize {
+    2
+}
+
+/// Lock-out after repeated failed logins, counted in the shared audit log (so across all
+/// frontends), per source address and per clID.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutConfig {
+    /// Failures within the window that trigger a lock-out. Default 5.
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+    /// The window, in milliseconds. Default 300 000 (5 min).
+    #[serde(default = "default_window_ms")]
+    pub window_ms: u64,
+    /// How long further attempts are refused (2501), in milliseconds. Default 900 000 (15 min).
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self {
+            max_failures: default_max_failures(),
+            window_ms: default_window_ms(),
+            backoff_ms: default_backoff_ms(),
+        }
+    }
+}
+
+fn default_max_failures() -> u32 {
+    5
+}
+fn default_window_ms() -> u64 {
+    300_000
+}
+fn default_backoff_ms() -> u64 {
+    900_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// New passwords refused by `<newPW>` (compared case-insensitively). Default: a short list
+    /// of trivial values.
+    #[serde(default = "default_blacklist")]
+    pub blacklist: Vec<String>,
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            blacklist: default_blacklist(),
+        }
+    }
+}
+
+fn default_blacklist() -> Vec<String> {
+    [
+        "password",
+        "123456",
+        "12345678",
+        "1234567890",
+        "qwerty",
+        "qwertyuiop",
+        "letmein",
+        "changeme",
+        "abcdef",
+        "abc123",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Peers allowed to (and then required to) send a PROXY protocol v2 header; the address
+    /// it carries is the one the allow-lists and the audit log see. Default: none.
+    #[serde(default)]
+    pub trusted: Vec<IpNet>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../eppd.example.toml");
+        let c = Config::from_toml(text).expect("example config");
+        assert_eq!(c.timeouts.idle_ms, 600_000);
+        assert_eq!(c.lockout.max_failures, 5);
+        assert!(!c.proxy.trusted.is_empty());
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults_and_unknown_fields_fail() {
+        let minimal = r#"
+            [server]
+            listen = ["127.0.0.1:700"]
+            [tls]
+            cert_chain = "a.pem"
+            key = "k.pem"
+            client_ca = "ca.pem"
+            [database]
+            url = "sqlite:x.db"
+        "#;
+        let c = Config::from_toml(minimal).expect("minimal");
+        assert_eq!(c.timeouts.handshake_ms, 10_000);
+        assert_eq!(c.limits.max_frame_len, epp_wire::DEFAULT_MAX_FRAME_LEN);
+        assert_eq!(c.server.sv_id, "eppd");
+        assert!(Config::from_toml(&format!("{minimal}\n[limits]\nmax_conections = 3\n")).is_err());
+        assert!(Config::from_toml(&format!(
+            "{minimal}\n[timeouts]\nsuspension_poll_ms = 900\n"
+        ))
+        .is_err());
+    }
+}

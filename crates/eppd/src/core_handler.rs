@@ -1,0 +1,72 @@
+//! The registry core behind the dispatch seam: turns a session's command into a core call with
+//! the acting registrar, and the core's outcome or error into a response.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use epp_proto::response::{EppResult, TrId};
+use epp_proto::{CommandFrame, Response};
+use registry_core::{Actor, Registry, Store};
+
+use crate::handler::{CommandContext, CommandHandler};
+
+/// Executes object commands and poll with [`Registry::execute`].
+#[derive(Debug)]
+pub struct CoreHandler<S: Store> {
+    registry: Arc<Registry<S>>,
+}
+
+impl<S: Store> CoreHandler<S> {
+    pub fn new(registry: Arc<Registry<S>>) -> Self {
+        Self { registry }
+    }
+}
+
+impl<S: Store> CommandHandler for CoreHandler<S> {
+    fn handle<'a>(
+        &'a self,
+        ctx: &'a CommandContext,
+        cmd: CommandFrame,
+    ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
+        Box::pin(async move {
+            let actor = Actor {
+                cl_id: ctx.cl_id.clone(),
+                source_ip: ctx.source_ip,
+                cert_fingerprint: Some(ctx.cert_fingerprint.clone()),
+                cl_trid: cmd.cl_trid.clone(),
+                sv_trid: ctx.sv_trid.clone(),
+            };
+            let tr_id = TrId {
+                cl_trid: cmd.cl_trid.clone(),
+                sv_trid: Some(ctx.sv_trid.clone()),
+            };
+            match self.registry.execute(&actor, &cmd).await {
+                Ok(outcome) => Response {
+                    results: vec![EppResult::new(outcome.code)],
+                    msg_q: outcome.msg_q,
+                    res_data: outcome.res_data,
+                    // RFC 5730 2.9.1.1: extension data only for extensions the client chose.
+                    extensions: outcome
+                        .extensions
+                        .into_iter()
+                        .filter(|e| ctx.uses_extension(e.namespace()))
+                        .collect(),
+                    tr_id,
+                },
+                Err(err) => {
+                    let code = err.result_code();
+                    let mut result = EppResult::new(code);
+                    result.msg = format!("{}: {}", code.text(), err.reason());
+                    Response {
+                        results: vec![result],
+                        msg_q: None,
+                        res_data: None,
+                        extensions: Vec::new(),
+                        tr_id,
+                    }
+                }
+            }
+        })
+    }
+}

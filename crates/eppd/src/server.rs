@@ -1,0 +1,377 @@
+//! The listener side: accepting connections, the PROXY header, the TLS handshake, the
+//! connection limit, the suspension watcher, and graceful shutdown.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use registry_core::clock::Clock;
+use registry_store::registrars::RegistrarStoreError;
+use registry_store::{Db, DbError};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tracing::{debug, error, info, warn};
+
+use crate::config::Config;
+use crate::handler::CommandHandler;
+use crate::live::{KillReason, LiveSessions, SvTridSource};
+use crate::password::{PasswordError, PasswordPool};
+use crate::proxy::{self, ProxiedSource};
+use crate::session::{self, Peer};
+use crate::tls::{self, TlsError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("database: {0}")]
+    Store(#[from] RegistrarStoreError),
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+/// Triggers a graceful shutdown: stop accepting, let commands in flight finish, close every
+/// session with 2500, return from [`Server::run`]. Clone it freely.
+#[derive(Debug, Clone)]
+pub struct Shutdown(Arc<watch::Sender<bool>>);
+
+impl Shutdown {
+    pub fn new() -> Self {
+        Self(Arc::new(watch::channel(false).0))
+    }
+
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_triggered(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<bool> {
+        self.0.subscribe()
+    }
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Resolves once shutdown has been triggered.
+pub(crate) async fn triggered(rx: &mut watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        // Sender gone: nobody can trigger any more; never resolve.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// What every session shares.
+pub(crate) struct Shared {
+    pub config: Config,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub handler: Arc<dyn CommandHandler>,
+    pub live: Arc<LiveSessions>,
+    pub passwords: PasswordPool,
+    pub sv_trids: SvTridSource,
+    /// Lowercased.
+    pub blacklist: HashSet<String>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("db", &self.db.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bound, ready server.
+pub struct Server {
+    listeners: Vec<TcpListener>,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// Loads the TLS files, allocates this frontend's instance id in the database and binds
+    /// every listener. `db` must already be connected (and migrated).
+    pub async fn bind(
+        config: Config,
+        db: Db,
+        handler: Arc<dyn CommandHandler>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
+        let tls = tls::server_config(&config.tls)?;
+        let instance = db
+            .register_frontend(&config.server.instance_label, clock.now())
+            .await?;
+        let mut listeners = Vec::new();
+        for addr in &config.server.listen {
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: *addr,
+                    source,
+                })?;
+            listeners.push(l);
+        }
+        let passwords = PasswordPool::new(config.limits.password_workers)?;
+        let blacklist = config
+            .password
+            .blacklist
+            .iter()
+            .map(|p| p.to_lowercase())
+            .collect();
+        let sv_trids = SvTridSource::new(&config.server.sv_trid_prefix, instance);
+        info!(
+            instance,
+            backend = db.backend(),
+            "frontend instance registered"
+        );
+        let shared = Arc::new(Shared {
+            config,
+            db,
+            clock,
+            handler,
+            live: Arc::new(LiveSessions::default()),
+            passwords,
+            sv_trids,
+            blacklist,
+        });
+        Ok(Self {
+            listeners,
+            acceptor: TlsAcceptor::from(tls),
+            shared,
+        })
+    }
+
+    /// The addresses actually bound (useful with port 0).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves until `shutdown` is triggered, then closes every session (waiting at most
+    /// `timeouts.shutdown_grace_ms` for commands in flight) and returns.
+    pub async fn run(self, shutdown: Shutdown) -> Result<(), ServerError> {
+        let Server {
+            listeners,
+            acceptor,
+            shared,
+        } = self;
+        let max_conns = shared.config.limits.max_connections;
+        let permits = Arc::new(Semaphore::new(max_conns));
+        let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
+        let mut accepters = JoinSet::new();
+        for l in listeners {
+            let tx = conn_tx.clone();
+            accepters.spawn(accept_loop(l, tx));
+        }
+        drop(conn_tx);
+        let watcher = tokio::spawn(suspension_watcher(
+            Arc::clone(&shared),
+            shutdown.subscribe(),
+        ));
+
+        let mut sessions = JoinSet::new();
+        let mut stop = shutdown.subscribe();
+        loop {
+            tokio::select! {
+                _ = triggered(&mut stop) => break,
+                next = conn_rx.recv() => {
+                    let Some((tcp, peer)) = next else { break };
+                    let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                        warn!(%peer, max_conns, "connection limit reached; closing new connection");
+                        continue;
+                    };
+                    let acceptor = acceptor.clone();
+                    let shared = Arc::clone(&shared);
+                    let stop = shutdown.subscribe();
+                    sessions.spawn(async move {
+                        connection(tcp, peer, acceptor, shared, stop).await;
+                        drop(permit);
+                    });
+                }
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+            }
+        }
+
+        info!(open = sessions.len(), "shutting down: no longer accepting");
+        accepters.abort_all();
+        shutdown.trigger();
+        let grace = shared.config.timeouts.shutdown_grace();
+        let drained = tokio::time::timeout(grace, async {
+            while sessions.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
+                left = sessions.len(),
+                "shutdown grace elapsed; aborting remaining sessions"
+            );
+            sessions.abort_all();
+            while sessions.join_next().await.is_some() {}
+        }
+        watcher.abort();
+        info!("shut down");
+        Ok(())
+    }
+}
+
+async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(TcpStream, SocketAddr)>) {
+    loop {
+        match listener.accept().await {
+            Ok(conn) => {
+                if tx.send(conn).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                // EMFILE and friends: back off a little instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// One connection: PROXY header (from trusted proxies only), TLS handshake, then the session.
+async fn connection(
+    mut tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) {
+    let _ = tcp.set_nodelay(true);
+    let handshake = shared.config.timeouts.handshake();
+    let trusted = shared
+        .config
+        .proxy
+        .trusted
+        .iter()
+        .any(|n| n.contains(&registry_core::registrar::normalise_ip(peer.ip())));
+    let result = tokio::time::timeout(handshake, async {
+        let mut source = peer;
+        if trusted {
+            match proxy::read_header(&mut tcp).await {
+                Ok(ProxiedSource::Address(a)) => source = a,
+                Ok(ProxiedSource::Unknown) => {}
+                Err(e) => return Err(format!("PROXY header from trusted proxy refused: {e}")),
+            }
+        }
+        let tls = acceptor
+            .accept(tcp)
+            .await
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        Ok((source, tls))
+    })
+    .await;
+    let (source, tls) = match result {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(reason)) => {
+            warn!(%peer, %reason, "connection refused");
+            return;
+        }
+        Err(_) => {
+            warn!(%peer, reason = "handshake timeout", "connection refused");
+            return;
+        }
+    };
+    let Some(leaf) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+        // The verifier requires a certificate; this cannot happen, but never trust that.
+        warn!(%peer, reason = "no client certificate", "connection refused");
+        return;
+    };
+    let fingerprint = tls::fingerprint(leaf);
+    let source_ip = registry_core::registrar::normalise_ip(source.ip());
+    debug!(%peer, %source_ip, %fingerprint, "TLS session established");
+    session::run(
+        tls,
+        Peer {
+            source_ip,
+            fingerprint,
+        },
+        shared,
+        stop,
+    )
+    .await;
+}
+
+/// Ends the sessions of suspended registrars: polls the database every
+/// `suspension_poll_ms`, and on PostgreSQL also wakes on `NOTIFY registrar_suspended`.
+async fn suspension_watcher(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(shared.config.timeouts.suspension_poll());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listener = match shared.db.listen_suspensions().await {
+        Ok(l) => l,
+        Err(e) => {
+            warn!(error = %e, "cannot LISTEN for suspensions; polling only");
+            None
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = triggered(&mut stop) => return,
+            _ = tick.tick() => {
+                if shared.live.clients().is_empty() {
+                    continue;
+                }
+                match shared.db.suspended_registrars().await {
+                    Ok(ids) => {
+                        for id in ids {
+                            kill(&shared, &id);
+                        }
+                    }
+                    Err(e) => error!(error = %e, "cannot read suspended registrars"),
+                }
+            }
+            note = async {
+                match listener.as_mut() {
+                    Some(l) => l.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match note {
+                Ok(cl_id) => kill(&shared, &cl_id),
+                Err(e) => {
+                    warn!(error = %e, "suspension LISTEN failed; polling only");
+                    listener = None;
+                }
+            }
+        }
+    }
+}
+
+fn kill(shared: &Shared, cl_id: &str) {
+    let n = shared.live.kill(cl_id, KillReason::Suspended);
+    if n > 0 {
+        warn!(
+            cl_id,
+            sessions = n,
+            "registrar suspended: ending its sessions"
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! What the core needs from persistence, as traits; `registry-store` implements them over
+//! sqlx. The core never sees SQL: it loads objects, changes them in memory and writes them
+//! back, all inside one [`StoreTx`] per EPP command.
+//!
+//! Contract for implementations:
+//! * a write transaction ([`Store::begin`] with `write = true`) excludes every other writer of
+//!   the rows it locks (`lock = true` loads) until it commits or is dropped (drop = rollback);
+//! * a unique violation is [`StoreError::Duplicate`]; a lost race the caller should retry
+//!   (serialization failure, deadlock, busy database) is [`StoreError::Conflict`];
+//! * journal ids grow in commit order.
+
+use std::future::Future;
+
+use epp_proto::Timestamp;
+
+use crate::model::{Contact, Domain, HistoryEntry, Host, JournalEntry, PollMessage};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("unique constraint violated")]
+    Duplicate,
+    #[error("foreign key constraint violated")]
+    ForeignKey,
+    #[error("transaction conflict, retry: {0}")]
+    Conflict(String),
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A database: hands out transactions and answers the scheduler's and operators' queries.
+pub trait Store: Send + Sync + 'static {
+    type Tx: StoreTx;
+
+    /// Starts a transaction; `write` ones are serialized against other writers as the backend
+    /// needs (SQLite: `BEGIN IMMEDIATE`).
+    fn begin(&self, write: bool) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    /// Names of domains with a time-driven step due at or before `now`.
+    fn due_domains(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    /// Ids of contacts with a time-driven step due at or before `now`.
+    fn due_contacts(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    /// The history of one object, oldest first.
+    fn history(
+        &self,
+        object_type: &str,
+        object_key: &str,
+    ) -> impl Future<Output = StoreResult<Vec<HistoryEntry>>> + Send;
+
+    /// Journal entries with an id above `after`, in id order.
+    fn journal_since(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send;
+}
+
+/// One transaction. Dropping it without [`StoreTx::commit`] rolls it back.
+pub trait StoreTx: Send {
+    fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Domains. `lock` takes a row lock until the end of the transaction.
+    fn domain_get(
+        &mut self,
+        name: &str,
+        lock: bool,
+    ) -> impl Future<Output = StoreResult<Option<Domain>>> + Send;
+    /// Inserts and returns the new row id. The NS and contact names must exist.
+    fn domain_insert(
+        &mut self,
+        d: &Domain,
+        next_due: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn domain_update(
+        &mut self,
+        d: &Domain,
+        next_due: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn domain_purge(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Names of domains that list host `host_id` as a name server.
+    fn domains_using_host(
+        &mut self,
+        host_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    // Hosts.
+    fn host_get(
+        &mut self,
+        name: &str,
+        lock: bool,
+    ) -> impl Future<Output = StoreResult<Option<Host>>> + Send;
+    fn host_insert(&mut self, h: &Host) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn host_update(&mut self, h: &Host) -> impl Future<Output = StoreResult<()>> + Send;
+    fn host_delete(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Hosts subordinate to a domain, by name order.
+    fn hosts_under(&mut self, domain: &str) -> impl Future<Output = StoreResult<Vec<Host>>> + Send;
+
+    // Contacts.
+    fn contact_get(
+        &mut self,
+        handle: &str,
+        lock: bool,
+    ) -> impl Future<Output = StoreResult<Option<Contact>>> + Send;
+    fn contact_insert(
+        &mut self,
+        c: &Contact,
+        next_due: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn contact_update(
+        &mut self,
+        c: &Contact,
+        next_due: Option<Timestamp>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn contact_delete(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Whether any domain refers to the contact (registrant or any role).
+    fn contact_linked(&mut self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    // Poll queue.
+    fn poll_push(&mut self, m: &PollMessage) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// The oldest message of `cl_id` and the queue's length.
+    fn poll_head(
+        &mut self,
+        cl_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<(PollMessage, u64)>>> + Send;
+    /// Removes message `id` if it is `cl_id`'s; returns whether it was; and the count left.
+    fn poll_ack(
+        &mut self,
+        cl_id: &str,
+        id: i64,
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+
+    // Audit and zone.
+    fn history_append(&mut self, h: &HistoryEntry) -> impl Future<Output = StoreResult<()>> + Send;
+    fn journal_append(&mut self, j: &JournalEntry) -> impl Future<Output = StoreResult<()>> + Send;
+}

@@ -1,0 +1,587 @@
+//! [`SqlStore`]: registry-core's [`Store`] over the [`Db`] pool, for both backends.
+//!
+//! Both backends run the same SQL text (`$N` placeholders work in SQLite too); the functions
+//! are generated once per backend by a macro. Concurrency:
+//! * SQLite: write transactions start with `BEGIN IMMEDIATE`, so writers are serialized
+//!   (across processes too) and a read-then-write never hits `SQLITE_BUSY` mid-transaction;
+//! * PostgreSQL: rows loaded for a write are locked with `SELECT … FOR UPDATE`; unique
+//!   constraints settle insert races (→ [`StoreError::Duplicate`]); journal inserts take a
+//!   transaction-scoped advisory lock so journal ids grow in commit order;
+//! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries.
+
+use epp_proto::Timestamp;
+use registry_core::model::{Contact, Domain, HistoryEntry, Host, JournalEntry, PollMessage};
+use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
+use sqlx::Row;
+
+use crate::db::Db;
+
+/// Maps a sqlx error to what the core needs to know; the text stays in logs only.
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Duplicate;
+        }
+        if db.is_foreign_key_violation() {
+            return StoreError::ForeignKey;
+        }
+        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        // PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+        // SQLite: SQLITE_BUSY (5) and its extended codes, SQLITE_LOCKED (6).
+        if matches!(
+            code.as_str(),
+            "40001" | "40P01" | "55P03" | "5" | "6" | "261" | "517" | "262"
+        ) {
+            return StoreError::Conflict(e.to_string());
+        }
+    }
+    if matches!(e, sqlx::Error::PoolTimedOut) {
+        return StoreError::Conflict(e.to_string());
+    }
+    StoreError::Backend(e.to_string())
+}
+
+fn corrupt(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("corrupt object document: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(corrupt)
+}
+
+fn micros(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.timestamp_micros())
+}
+
+/// Arbitrary constant naming the journal's advisory lock.
+const JOURNAL_LOCK: i64 = 0x5a6f_6e65_4a6e_6c01;
+
+macro_rules! backend {
+    ($m:ident, $db:ty, $for_update:literal, $pg:literal) => {
+        pub(crate) mod $m {
+            use super::*;
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            async fn link_domain(c: &mut Conn, d: &Domain, id: i64) -> StoreResult<()> {
+                sqlx::query("DELETE FROM domain_ns WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                sqlx::query("DELETE FROM domain_contact WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                for n in &d.ns {
+                    let r = sqlx::query("INSERT INTO domain_ns (domain_id, host_id) SELECT $1, id FROM host WHERE name = $2")
+                        .bind(id)
+                        .bind(n)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(map_err)?;
+                    if r.rows_affected() != 1 {
+                        return Err(StoreError::ForeignKey);
+                    }
+                }
+                let roles = d.registrant.iter().map(|r| ("registrant", r.as_str())).chain(d.contacts.iter().map(|l| (l.kind.as_str(), l.id.as_str())));
+                for (role, handle) in roles {
+                    let r = sqlx::query(
+                        "INSERT INTO domain_contact (domain_id, contact_id, role) SELECT $1, id, $3 FROM contact WHERE handle = $2",
+                    )
+                    .bind(id)
+                    .bind(handle)
+                    .bind(role)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                    if r.rows_affected() != 1 {
+                        return Err(StoreError::ForeignKey);
+                    }
+                }
+                Ok(())
+            }
+
+            pub async fn domain_get(c: &mut Conn, name: &str, lock: bool) -> StoreResult<Option<Domain>> {
+                let sql = if lock {
+                    concat!("SELECT id, data FROM domain WHERE name = $1", $for_update)
+                } else {
+                    "SELECT id, data FROM domain WHERE name = $1"
+                };
+                let Some(row) = sqlx::query(sql).bind(name).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                    return Ok(None);
+                };
+                let id: i64 = row.try_get("id").map_err(map_err)?;
+                let data: String = row.try_get("data").map_err(map_err)?;
+                let mut d: Domain = serde_json::from_str(&data).map_err(corrupt)?;
+                d.id = id;
+                d.ns = sqlx::query_scalar(
+                    "SELECT h.name FROM domain_ns n JOIN host h ON h.id = n.host_id WHERE n.domain_id = $1 ORDER BY h.name",
+                )
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await
+                .map_err(map_err)?;
+                Ok(Some(d))
+            }
+
+            pub async fn domain_insert(c: &mut Conn, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<i64> {
+                let id: i64 = sqlx::query_scalar("INSERT INTO domain (name, cl_id, next_due, data) VALUES ($1, $2, $3, $4) RETURNING id")
+                    .bind(&d.name)
+                    .bind(&d.cl_id)
+                    .bind(micros(next_due))
+                    .bind(to_json(d)?)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                link_domain(c, d, id).await?;
+                Ok(id)
+            }
+
+            pub async fn domain_update(c: &mut Conn, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<()> {
+                sqlx::query("UPDATE domain SET cl_id = $2, next_due = $3, data = $4 WHERE id = $1")
+                    .bind(d.id)
+                    .bind(&d.cl_id)
+                    .bind(micros(next_due))
+                    .bind(to_json(d)?)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                link_domain(c, d, d.id).await
+            }
+
+            pub async fn domain_purge(c: &mut Conn, id: i64) -> StoreResult<()> {
+                sqlx::query("DELETE FROM domain WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn domains_using_host(c: &mut Conn, host_id: i64) -> StoreResult<Vec<String>> {
+                sqlx::query_scalar("SELECT d.name FROM domain_ns n JOIN domain d ON d.id = n.domain_id WHERE n.host_id = $1 ORDER BY d.name")
+                    .bind(host_id)
+                    .fetch_all(&mut *c)
+                    .await
+                    .map_err(map_err)
+            }
+
+            fn host_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<Host> {
+                let id: i64 = row.try_get("id").map_err(map_err)?;
+                let data: String = row.try_get("data").map_err(map_err)?;
+                let mut h: Host = serde_json::from_str(&data).map_err(corrupt)?;
+                h.id = id;
+                Ok(h)
+            }
+
+            pub async fn host_get(c: &mut Conn, name: &str, lock: bool) -> StoreResult<Option<Host>> {
+                let sql = if lock {
+                    concat!("SELECT id, data FROM host WHERE name = $1", $for_update)
+                } else {
+                    "SELECT id, data FROM host WHERE name = $1"
+                };
+                let row = sqlx::query(sql).bind(name).fetch_optional(&mut *c).await.map_err(map_err)?;
+                row.as_ref().map(host_row).transpose()
+            }
+
+            pub async fn host_insert(c: &mut Conn, h: &Host) -> StoreResult<i64> {
+                sqlx::query_scalar(
+                    "INSERT INTO host (name, cl_id, domain_id, data) VALUES ($1, $2, (SELECT id FROM domain WHERE name = $3), $4) RETURNING id",
+                )
+                .bind(&h.name)
+                .bind(&h.cl_id)
+                .bind(h.superordinate.as_deref())
+                .bind(to_json(h)?)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(map_err)
+            }
+
+            pub async fn host_update(c: &mut Conn, h: &Host) -> StoreResult<()> {
+                sqlx::query(
+                    "UPDATE host SET name = $2, cl_id = $3, domain_id = (SELECT id FROM domain WHERE name = $4), data = $5 WHERE id = $1",
+                )
+                .bind(h.id)
+                .bind(&h.name)
+                .bind(&h.cl_id)
+                .bind(h.superordinate.as_deref())
+                .bind(to_json(h)?)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn host_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
+                sqlx::query("DELETE FROM host WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn hosts_under(c: &mut Conn, domain: &str) -> StoreResult<Vec<Host>> {
+                let rows = sqlx::query("SELECT h.id, h.data FROM host h JOIN domain d ON d.id = h.domain_id WHERE d.name = $1 ORDER BY h.name")
+                    .bind(domain)
+                    .fetch_all(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter().map(host_row).collect()
+            }
+
+            pub async fn contact_get(c: &mut Conn, handle: &str, lock: bool) -> StoreResult<Option<Contact>> {
+                let sql = if lock {
+                    concat!("SELECT id, data FROM contact WHERE handle = $1", $for_update)
+                } else {
+                    "SELECT id, data FROM contact WHERE handle = $1"
+                };
+                let Some(row) = sqlx::query(sql).bind(handle).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                    return Ok(None);
+                };
+                let id: i64 = row.try_get("id").map_err(map_err)?;
+                let data: String = row.try_get("data").map_err(map_err)?;
+                let mut ct: Contact = serde_json::from_str(&data).map_err(corrupt)?;
+                ct.id = id;
+                Ok(Some(ct))
+            }
+
+            pub async fn contact_insert(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<i64> {
+                sqlx::query_scalar("INSERT INTO contact (handle, cl_id, next_due, data) VALUES ($1, $2, $3, $4) RETURNING id")
+                    .bind(&ct.handle)
+                    .bind(&ct.cl_id)
+                    .bind(micros(next_due))
+                    .bind(to_json(ct)?)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(map_err)
+            }
+
+            pub async fn contact_update(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<()> {
+                sqlx::query("UPDATE contact SET cl_id = $2, next_due = $3, data = $4 WHERE id = $1")
+                    .bind(ct.id)
+                    .bind(&ct.cl_id)
+                    .bind(micros(next_due))
+                    .bind(to_json(ct)?)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn contact_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
+                sqlx::query("DELETE FROM contact WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn contact_linked(c: &mut Conn, id: i64) -> StoreResult<bool> {
+                let n: Option<i64> = sqlx::query_scalar("SELECT domain_id FROM domain_contact WHERE contact_id = $1 LIMIT 1")
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                Ok(n.is_some())
+            }
+
+            pub async fn poll_push(c: &mut Conn, m: &PollMessage) -> StoreResult<i64> {
+                let payload = m.payload.as_ref().map(to_json).transpose()?;
+                sqlx::query_scalar("INSERT INTO poll_message (cl_id, q_date, msg, payload) VALUES ($1, $2, $3, $4) RETURNING id")
+                    .bind(&m.cl_id)
+                    .bind(m.q_date)
+                    .bind(&m.msg)
+                    .bind(payload)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(map_err)
+            }
+
+            async fn poll_count(c: &mut Conn, cl_id: &str) -> StoreResult<u64> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM poll_message WHERE cl_id = $1")
+                    .bind(cl_id)
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
+            pub async fn poll_head(c: &mut Conn, cl_id: &str) -> StoreResult<Option<(PollMessage, u64)>> {
+                let Some(row) = sqlx::query("SELECT id, q_date, msg, payload FROM poll_message WHERE cl_id = $1 ORDER BY id LIMIT 1")
+                    .bind(cl_id)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?
+                else {
+                    return Ok(None);
+                };
+                let payload: Option<String> = row.try_get("payload").map_err(map_err)?;
+                let m = PollMessage {
+                    id: row.try_get("id").map_err(map_err)?,
+                    cl_id: cl_id.to_owned(),
+                    q_date: row.try_get("q_date").map_err(map_err)?,
+                    msg: row.try_get("msg").map_err(map_err)?,
+                    payload: payload.as_deref().map(serde_json::from_str).transpose().map_err(corrupt)?,
+                };
+                let n = poll_count(c, cl_id).await?;
+                Ok(Some((m, n)))
+            }
+
+            pub async fn poll_ack(c: &mut Conn, cl_id: &str, id: i64) -> StoreResult<Option<u64>> {
+                let r = sqlx::query("DELETE FROM poll_message WHERE id = $1 AND cl_id = $2")
+                    .bind(id)
+                    .bind(cl_id)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                if r.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                poll_count(c, cl_id).await.map(Some)
+            }
+
+            pub async fn history_append(c: &mut Conn, h: &HistoryEntry) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO object_history (object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(&h.object_type)
+                .bind(&h.object_key)
+                .bind(&h.roid)
+                .bind(&h.op)
+                .bind(&h.cl_id)
+                .bind(&h.source_ip)
+                .bind(&h.cert_fingerprint)
+                .bind(&h.cl_trid)
+                .bind(&h.sv_trid)
+                .bind(h.at)
+                .bind(&h.before)
+                .bind(&h.after)
+                .execute(&mut *c)
+                .await
+                .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn journal_append(c: &mut Conn, j: &JournalEntry) -> StoreResult<()> {
+                if $pg {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(JOURNAL_LOCK).execute(&mut *c).await.map_err(map_err)?;
+                }
+                sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, $2, $3, $4)")
+                    .bind(j.at)
+                    .bind(&j.kind)
+                    .bind(&j.name)
+                    .bind(&j.data)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                Ok(())
+            }
+
+            pub async fn due(c: &mut Conn, table_domain: bool, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+                let sql = if table_domain {
+                    "SELECT name FROM domain WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due LIMIT $2"
+                } else {
+                    "SELECT handle FROM contact WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due LIMIT $2"
+                };
+                sqlx::query_scalar(sql).bind(now.timestamp_micros()).bind(i64::from(limit)).fetch_all(&mut *c).await.map_err(map_err)
+            }
+
+            pub async fn history(c: &mut Conn, t: &str, k: &str) -> StoreResult<Vec<HistoryEntry>> {
+                let rows = sqlx::query(
+                    "SELECT id, object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state \
+                     FROM object_history WHERE object_type = $1 AND object_key = $2 ORDER BY id",
+                )
+                .bind(t)
+                .bind(k)
+                .fetch_all(&mut *c)
+                .await
+                .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(HistoryEntry {
+                            id: r.try_get("id").map_err(map_err)?,
+                            object_type: r.try_get("object_type").map_err(map_err)?,
+                            object_key: r.try_get("object_key").map_err(map_err)?,
+                            roid: r.try_get("roid").map_err(map_err)?,
+                            op: r.try_get("op").map_err(map_err)?,
+                            cl_id: r.try_get("cl_id").map_err(map_err)?,
+                            source_ip: r.try_get("source_ip").map_err(map_err)?,
+                            cert_fingerprint: r.try_get("cert_fingerprint").map_err(map_err)?,
+                            cl_trid: r.try_get("cl_trid").map_err(map_err)?,
+                            sv_trid: r.try_get("sv_trid").map_err(map_err)?,
+                            at: r.try_get("at").map_err(map_err)?,
+                            before: r.try_get("before_state").map_err(map_err)?,
+                            after: r.try_get("after_state").map_err(map_err)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            pub async fn journal_since(c: &mut Conn, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {
+                let rows = sqlx::query("SELECT id, at, kind, name, data FROM zone_journal WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(JournalEntry {
+                            id: r.try_get("id").map_err(map_err)?,
+                            at: r.try_get("at").map_err(map_err)?,
+                            kind: r.try_get("kind").map_err(map_err)?,
+                            name: r.try_get("name").map_err(map_err)?,
+                            data: r.try_get("data").map_err(map_err)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+backend!(sq, sqlx::Sqlite, "", false);
+backend!(pg, sqlx::Postgres, " FOR UPDATE", true);
+
+/// The registry's object store over a [`Db`].
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    db: Db,
+}
+
+impl SqlStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// One transaction of a [`SqlStore`]; dropped without commit, it rolls back.
+#[derive(Debug)]
+pub enum SqlTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+macro_rules! on_tx {
+    ($self:ident, $f:ident ( $($a:expr),* )) => {
+        match $self {
+            SqlTx::Sqlite(t) => sq::$f(&mut **t, $($a),*).await,
+            SqlTx::Postgres(t) => pg::$f(&mut **t, $($a),*).await,
+        }
+    };
+}
+
+macro_rules! on_pool {
+    ($self:ident, $f:ident ( $($a:expr),* )) => {
+        match &$self.db {
+            Db::Sqlite(p) => {
+                let mut c = p.acquire().await.map_err(map_err)?;
+                sq::$f(&mut c, $($a),*).await
+            }
+            Db::Postgres(p) => {
+                let mut c = p.acquire().await.map_err(map_err)?;
+                pg::$f(&mut c, $($a),*).await
+            }
+        }
+    };
+}
+
+impl Store for SqlStore {
+    type Tx = SqlTx;
+
+    async fn begin(&self, write: bool) -> StoreResult<SqlTx> {
+        match &self.db {
+            Db::Sqlite(p) => {
+                let tx = if write {
+                    p.begin_with("BEGIN IMMEDIATE").await
+                } else {
+                    p.begin().await
+                };
+                Ok(SqlTx::Sqlite(tx.map_err(map_err)?))
+            }
+            Db::Postgres(p) => Ok(SqlTx::Postgres(p.begin().await.map_err(map_err)?)),
+        }
+    }
+
+    async fn due_domains(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+        on_pool!(self, due(true, now, limit))
+    }
+
+    async fn due_contacts(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
+        on_pool!(self, due(false, now, limit))
+    }
+
+    async fn history(&self, object_type: &str, object_key: &str) -> StoreResult<Vec<HistoryEntry>> {
+        on_pool!(self, history(object_type, object_key))
+    }
+
+    async fn journal_since(&self, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {
+        on_pool!(self, journal_since(after, limit))
+    }
+}
+
+impl StoreTx for SqlTx {
+    async fn commit(self) -> StoreResult<()> {
+        match self {
+            SqlTx::Sqlite(t) => t.commit().await.map_err(map_err),
+            SqlTx::Postgres(t) => t.commit().await.map_err(map_err),
+        }
+    }
+
+    async fn domain_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Domain>> {
+        on_tx!(self, domain_get(name, lock))
+    }
+    async fn domain_insert(&mut self, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<i64> {
+        on_tx!(self, domain_insert(d, next_due))
+    }
+    async fn domain_update(&mut self, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<()> {
+        on_tx!(self, domain_update(d, next_due))
+    }
+    async fn domain_purge(&mut self, id: i64) -> StoreResult<()> {
+        on_tx!(self, domain_purge(id))
+    }
+    async fn domains_using_host(&mut self, host_id: i64) -> StoreResult<Vec<String>> {
+        on_tx!(self, domains_using_host(host_id))
+    }
+    async fn host_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Host>> {
+        on_tx!(self, host_get(name, lock))
+    }
+    async fn host_insert(&mut self, h: &Host) -> StoreResult<i64> {
+        on_tx!(self, host_insert(h))
+    }
+    async fn host_update(&mut self, h: &Host) -> StoreResult<()> {
+        on_tx!(self, host_update(h))
+    }
+    async fn host_delete(&mut self, id: i64) -> StoreResult<()> {
+        on_tx!(self, host_delete(id))
+    }
+    async fn hosts_under(&mut self, domain: &str) -> StoreResult<Vec<Host>> {
+        on_tx!(self, hosts_under(domain))
+    }
+    async fn contact_get(&mut self, handle: &str, lock: bool) -> StoreResult<Option<Contact>> {
+        on_tx!(self, contact_get(handle, lock))
+    }
+    async fn contact_insert(
+        &mut self,
+        c: &Contact,
+        next_due: Option<Timestamp>,
+    ) -> StoreResult<i64> {
+        on_tx!(self, contact_insert(c, next_due))
+    }
+    async fn contact_update(
+        &mut self,
+        c: &Contact,
+        next_due: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        on_tx!(self, contact_update(c, next_due))
+    }
+    async fn contact_delete(&mut self, id: i64) -> StoreResult<()> {
+        on_tx!(self, contact_delete(id))
+    }
+    async fn contact_linked(&mut self, id: i64) -> StoreResult<bool> {
+        on_tx!(self, contact_linked(id))
+    }
+    async fn poll_push(&mut self, m: &PollMessage) -> StoreResult<i64> {
+        on_tx!(self, poll_push(m))
+    }
+    async fn poll_head(&mut self, cl_id: &str) -> StoreResult<Option<(PollMessage, u64)>> {
+        on_tx!(self, poll_head(cl_id))
+    }
+    async fn poll_ack(&mut self, cl_id: &str, id: i64) -> StoreResult<Option<u64>> {
+        on_tx!(self, poll_ack(cl_id, id))
+    }
+    async fn history_append(&mut self, h: &HistoryEntry) -> StoreResult<()> {
+        on_tx!(self, history_append(h))
+    }
+    async fn journal_append(&mut self, j: &JournalEntry) -> StoreResult<()> {
+        on_tx!(self, journal_append(j))
+    }
+}

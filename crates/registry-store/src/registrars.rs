@@ -1,0 +1,719 @@
+//! Registrars, the login audit log, lock-outs and frontend instances, on both backends.
+//!
+//! SQLite stores timestamps as fixed-width UTC text (`2024-01-31T12:00:00.000000Z`), so text
+//! order is time order; PostgreSQL uses `TIMESTAMPTZ`. Suspending a registrar on PostgreSQL
+//! also sends `NOTIFY registrar_suspended` with the clID; frontends poll
+//! [`Db::suspended_registrars`] as well, which is what works on SQLite.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use epp_proto::{ClientId, Timestamp};
+use ipnet::IpNet;
+use registry_core::registrar::{
+    parse_network, CertFingerprint, LoginAuditEntry, LoginOutcome, PasswordHash, Registrar,
+    RegistrarError, RegistrarStatus,
+};
+use sqlx::Row;
+
+use crate::Db;
+
+/// The PostgreSQL notification channel a suspension is announced on.
+pub const SUSPEND_CHANNEL: &str = "registrar_suspended";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrarStoreError {
+    #[error("registrar {0} already exists")]
+    Exists(String),
+    #[error("registrar {0} does not exist")]
+    NotFound(String),
+    #[error("stored registrar data is invalid: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+impl From<RegistrarError> for RegistrarStoreError {
+    fn from(e: RegistrarError) -> Self {
+        RegistrarStoreError::Invalid(e.to_string())
+    }
+}
+
+/// What a lock-out or failure count is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LockKey {
+    Source(IpAddr),
+    ClId(String),
+}
+
+impl LockKey {
+    fn key(&self) -> String {
+        match self {
+            LockKey::Source(ip) => format!("ip:{ip}"),
+            LockKey::ClId(c) => format!("clid:{c}"),
+        }
+    }
+}
+
+fn ts_text(t: Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(s: &str) -> Result<Timestamp, RegistrarStoreError> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.fZ")
+        .map(|n| DateTime::<Utc>::from_naive_utc_and_offset(n, Utc))
+        .map_err(|_| RegistrarStoreError::Invalid(format!("timestamp {s:?}")))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+struct RegistrarRow {
+    cl_id: String,
+    name: String,
+    status: String,
+    suspend_reason: Option<String>,
+    pw_hash: String,
+    max_sessions: i64,
+}
+
+fn build_registrar(
+    row: RegistrarRow,
+    certs: Vec<String>,
+    nets: Vec<String>,
+) -> Result<Registrar, RegistrarStoreError> {
+    let cl_id =
+        ClientId::new(&row.cl_id).map_err(|e| RegistrarStoreError::Invalid(e.to_string()))?;
+    let certs = certs
+        .iter()
+        .map(|c| c.parse::<CertFingerprint>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let nets = nets
+        .iter()
+        .map(|n| parse_network(n))
+        .collect::<Result<Vec<IpNet>, _>>()?;
+    let max_sessions = u32::try_from(row.max_sessions)
+        .map_err(|_| RegistrarStoreError::Invalid("max_sessions".into()))?;
+    Ok(Registrar::new(
+        cl_id,
+        &row.name,
+        RegistrarStatus::from_parts(&row.status, row.suspend_reason)?,
+        PasswordHash::new(&row.pw_hash)?,
+        certs,
+        nets,
+        max_sessions,
+    )?)
+}
+
+fn status_parts(status: &RegistrarStatus) -> (&'static str, Option<&str>) {
+    match status {
+        RegistrarStatus::Active => ("active", None),
+        RegistrarStatus::Suspended { reason } => ("suspended", Some(reason.as_str())),
+    }
+}
+
+impl Db {
+    /// Creates a registrar with its certificates and networks in one transaction.
+    pub async fn insert_registrar(
+        &self,
+        r: &Registrar,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        let (status, reason) = status_parts(&r.status);
+        let res = match self {
+            Db::Sqlite(pool) => {
+                let now = ts_text(now);
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                )
+                .bind(r.cl_id.as_str())
+                .bind(&r.name)
+                .bind(status)
+                .bind(reason)
+                .bind(r.password_hash.as_phc())
+                .bind(i64::from(r.max_sessions))
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+                for f in &r.cert_fingerprints {
+                    sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES (?1, ?2, ?3)")
+                        .bind(r.cl_id.as_str())
+                        .bind(f.to_hex())
+                        .bind(&now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for n in &r.allowed_networks {
+                    sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES (?1, ?2)")
+                        .bind(r.cl_id.as_str())
+                        .bind(n.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(
+                    "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(r.cl_id.as_str())
+                .bind(&r.name)
+                .bind(status)
+                .bind(reason)
+                .bind(r.password_hash.as_phc())
+                .bind(i32::try_from(r.max_sessions).unwrap_or(i32::MAX))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                for f in &r.cert_fingerprints {
+                    sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES ($1, $2, $3)")
+                        .bind(r.cl_id.as_str())
+                        .bind(f.to_hex())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for n in &r.allowed_networks {
+                    sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES ($1, $2)")
+                        .bind(r.cl_id.as_str())
+                        .bind(n.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }
+        };
+        res.map_err(|e| {
+            if is_unique_violation(&e) {
+                RegistrarStoreError::Exists(r.cl_id.to_string())
+            } else {
+                e.into()
+            }
+        })
+    }
+
+    /// Loads a registrar with its certificates and networks.
+    pub async fn registrar(
+        &self,
+        cl_id: &ClientId,
+    ) -> Result<Option<Registrar>, RegistrarStoreError> {
+        const R: &str = "SELECT cl_id, name, status, suspend_reason, pw_hash, max_sessions FROM registrar WHERE cl_id = ";
+        let (row, certs, nets) = match self {
+            Db::Sqlite(pool) => {
+                let Some(row) = sqlx::query(&format!("{R}?1"))
+                    .bind(cl_id.as_str())
+                    .fetch_optional(pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let row = RegistrarRow {
+                    cl_id: row.try_get("cl_id")?,
+                    name: row.try_get("name")?,
+                    status: row.try_get("status")?,
+                    suspend_reason: row.try_get("suspend_reason")?,
+                    pw_hash: row.try_get("pw_hash")?,
+                    max_sessions: row.try_get("max_sessions")?,
+                };
+                let certs: Vec<String> = sqlx::query_scalar(
+                    "SELECT fingerprint FROM registrar_cert WHERE cl_id = ?1 ORDER BY fingerprint",
+                )
+                .bind(cl_id.as_str())
+                .fetch_all(pool)
+                .await?;
+                let nets: Vec<String> = sqlx::query_scalar(
+                    "SELECT cidr FROM registrar_network WHERE cl_id = ?1 ORDER BY cidr",
+                )
+                .bind(cl_id.as_str())
+                .fetch_all(pool)
+                .await?;
+                (row, certs, nets)
+            }
+            Db::Postgres(pool) => {
+                let Some(row) = sqlx::query(&format!("{R}$1"))
+                    .bind(cl_id.as_str())
+                    .fetch_optional(pool)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let max_sessions: i32 = row.try_get("max_sessions")?;
+                let row = RegistrarRow {
+                    cl_id: row.try_get("cl_id")?,
+                    name: row.try_get("name")?,
+                    status: row.try_get("status")?,
+                    suspend_reason: row.try_get("suspend_reason")?,
+                    pw_hash: row.try_get("pw_hash")?,
+                    max_sessions: i64::from(max_sessions),
+                };
+                let certs: Vec<String> = sqlx::query_scalar(
+                    "SELECT fingerprint FROM registrar_cert WHERE cl_id = $1 ORDER BY fingerprint",
+                )
+                .bind(cl_id.as_str())
+                .fetch_all(pool)
+                .await?;
+                let nets: Vec<String> = sqlx::query_scalar(
+                    "SELECT cidr FROM registrar_network WHERE cl_id = $1 ORDER BY cidr",
+                )
+                .bind(cl_id.as_str())
+                .fetch_all(pool)
+                .await?;
+                (row, certs, nets)
+            }
+        };
+        build_registrar(row, certs, nets).map(Some)
+    }
+
+    /// Replaces a registrar's password hash.
+    pub async fn set_registrar_password(
+        &self,
+        cl_id: &ClientId,
+        hash: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        let n = match self {
+            Db::Sqlite(pool) => {
+                sqlx::query("UPDATE registrar SET pw_hash = ?1, updated_at = ?2 WHERE cl_id = ?3")
+                    .bind(hash.as_phc())
+                    .bind(ts_text(now))
+                    .bind(cl_id.as_str())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            Db::Postgres(pool) => {
+                sqlx::query("UPDATE registrar SET pw_hash = $1, updated_at = $2 WHERE cl_id = $3")
+                    .bind(hash.as_phc())
+                    .bind(now)
+                    .bind(cl_id.as_str())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        if n == 0 {
+            return Err(RegistrarStoreError::NotFound(cl_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Emergency suspension: new logins are refused at once; every frontend sharing the
+    /// database ends the registrar's live sessions within its suspension poll interval (and at
+    /// once on PostgreSQL, through `NOTIFY`).
+    pub async fn suspend_registrar(
+        &self,
+        cl_id: &ClientId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        self.set_status(
+            cl_id,
+            &RegistrarStatus::Suspended {
+                reason: reason.to_owned(),
+            },
+            now,
+        )
+        .await
+    }
+
+    /// Lifts a suspension.
+    pub async fn reactivate_registrar(
+        &self,
+        cl_id: &ClientId,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        self.set_status(cl_id, &RegistrarStatus::Active, now).await
+    }
+
+    async fn set_status(
+        &self,
+        cl_id: &ClientId,
+        status: &RegistrarStatus,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        let (token, reason) = status_parts(status);
+        let n = match self {
+            Db::Sqlite(pool) => {
+                sqlx::query("UPDATE registrar SET status = ?1, suspend_reason = ?2, updated_at = ?3 WHERE cl_id = ?4")
+                    .bind(token)
+                    .bind(reason)
+                    .bind(ts_text(now))
+                    .bind(cl_id.as_str())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let n = sqlx::query(
+                    "UPDATE registrar SET status = $1, suspend_reason = $2, updated_at = $3 WHERE cl_id = $4",
+                )
+                .bind(token)
+                .bind(reason)
+                .bind(now)
+                .bind(cl_id.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n > 0 && !status.is_active() {
+                    sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(SUSPEND_CHANNEL)
+                        .bind(cl_id.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                n
+            }
+        };
+        if n == 0 {
+            return Err(RegistrarStoreError::NotFound(cl_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The clIDs of all suspended registrars (what the frontends poll).
+    pub async fn suspended_registrars(&self) -> Result<Vec<String>, RegistrarStoreError> {
+        const Q: &str = "SELECT cl_id FROM registrar WHERE status = 'suspended'";
+        Ok(match self {
+            Db::Sqlite(pool) => sqlx::query_scalar(Q).fetch_all(pool).await?,
+            Db::Postgres(pool) => sqlx::query_scalar(Q).fetch_all(pool).await?,
+        })
+    }
+
+    /// Pins one more client certificate (rotation: the old one stays until removed).
+    pub async fn add_registrar_cert(
+        &self,
+        cl_id: &ClientId,
+        fingerprint: &CertFingerprint,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES (?1, ?2, ?3)",
+                )
+                .bind(cl_id.as_str())
+                .bind(fingerprint.to_hex())
+                .bind(ts_text(now))
+                .execute(pool)
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES ($1, $2, $3)",
+                )
+                .bind(cl_id.as_str())
+                .bind(fingerprint.to_hex())
+                .bind(now)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Unpins a client certificate. Refuses to remove the last one.
+    pub async fn remove_registrar_cert(
+        &self,
+        cl_id: &ClientId,
+        fingerprint: &CertFingerprint,
+    ) -> Result<bool, RegistrarStoreError> {
+        let n = match self {
+            Db::Sqlite(pool) => sqlx::query(
+                "DELETE FROM registrar_cert WHERE cl_id = ?1 AND fingerprint = ?2 \
+                     AND (SELECT count(*) FROM registrar_cert WHERE cl_id = ?1) > 1",
+            )
+            .bind(cl_id.as_str())
+            .bind(fingerprint.to_hex())
+            .execute(pool)
+            .await?
+            .rows_affected(),
+            Db::Postgres(pool) => sqlx::query(
+                "DELETE FROM registrar_cert WHERE cl_id = $1 AND fingerprint = $2 \
+                     AND (SELECT count(*) FROM registrar_cert WHERE cl_id = $1) > 1",
+            )
+            .bind(cl_id.as_str())
+            .bind(fingerprint.to_hex())
+            .execute(pool)
+            .await?
+            .rows_affected(),
+        };
+        Ok(n > 0)
+    }
+
+    /// Appends one row to the login audit log.
+    pub async fn record_login(&self, e: &LoginAuditEntry) -> Result<(), RegistrarStoreError> {
+        let fp = e.cert_fingerprint.map(|f| f.to_hex());
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .bind(ts_text(e.at))
+                .bind(&e.cl_id)
+                .bind(e.source_ip.to_string())
+                .bind(fp)
+                .bind(e.outcome.as_str())
+                .bind(&e.reason)
+                .execute(pool)
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(e.at)
+                .bind(&e.cl_id)
+                .bind(e.source_ip.to_string())
+                .bind(fp)
+                .bind(e.outcome.as_str())
+                .bind(&e.reason)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last `limit` rows of the login audit log, oldest first.
+    pub async fn login_audit(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<LoginAuditEntry>, RegistrarStoreError> {
+        let rows = match self {
+            Db::Sqlite(pool) => {
+                let rows = sqlx::query(
+                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason FROM login_audit ORDER BY id DESC LIMIT ?1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let at: String = row.try_get("at")?;
+                    out.push((
+                        parse_ts(&at)?,
+                        row.try_get::<String, _>("cl_id")?,
+                        row.try_get::<String, _>("source_ip")?,
+                        row.try_get::<Option<String>, _>("fingerprint")?,
+                        row.try_get::<String, _>("outcome")?,
+                        row.try_get::<String, _>("reason")?,
+                    ));
+                }
+                out
+            }
+            Db::Postgres(pool) => {
+                let rows = sqlx::query(
+                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason FROM login_audit ORDER BY id DESC LIMIT $1",
+                )
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    out.push((
+                        row.try_get::<Timestamp, _>("at")?,
+                        row.try_get::<String, _>("cl_id")?,
+                        row.try_get::<String, _>("source_ip")?,
+                        row.try_get::<Option<String>, _>("fingerprint")?,
+                        row.try_get::<String, _>("outcome")?,
+                        row.try_get::<String, _>("reason")?,
+                    ));
+                }
+                out
+            }
+        };
+        let mut entries = rows
+            .into_iter()
+            .map(|(at, cl_id, ip, fp, outcome, reason)| {
+                Ok(LoginAuditEntry {
+                    at,
+                    cl_id,
+                    source_ip: ip
+                        .parse()
+                        .map_err(|_| RegistrarStoreError::Invalid(format!("address {ip:?}")))?,
+                    cert_fingerprint: fp.map(|f| f.parse()).transpose()?,
+                    outcome: LoginOutcome::from_token(&outcome).ok_or_else(|| {
+                        RegistrarStoreError::Invalid(format!("outcome {outcome:?}"))
+                    })?,
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, RegistrarStoreError>>()?;
+        entries.reverse();
+        Ok(entries)
+    }
+
+    /// Failed logins (outcome `failure`) for `key` since `since`.
+    pub async fn count_login_failures(
+        &self,
+        key: &LockKey,
+        since: Timestamp,
+    ) -> Result<u64, RegistrarStoreError> {
+        let (col, val) = match key {
+            LockKey::Source(ip) => ("source_ip", ip.to_string()),
+            LockKey::ClId(c) => ("cl_id", c.clone()),
+        };
+        let n: i64 = match self {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM login_audit WHERE {col} = ?1 AND at >= ?2 AND outcome = 'failure'"
+                ))
+                .bind(val)
+                .bind(ts_text(since))
+                .fetch_one(pool)
+                .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(&format!(
+                    "SELECT count(*) FROM login_audit WHERE {col} = $1 AND at >= $2 AND outcome = 'failure'"
+                ))
+                .bind(val)
+                .bind(since)
+                .fetch_one(pool)
+                .await?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Locks `key` out until `until` (extends, never shortens, an existing lock-out).
+    pub async fn set_lockout(
+        &self,
+        key: &LockKey,
+        until: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                sqlx::query(
+                    "INSERT INTO login_lockout (lock_key, until) VALUES (?1, ?2) \
+                     ON CONFLICT (lock_key) DO UPDATE SET until = max(until, excluded.until)",
+                )
+                .bind(key.key())
+                .bind(ts_text(until))
+                .execute(pool)
+                .await?;
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(
+                    "INSERT INTO login_lockout (lock_key, until) VALUES ($1, $2) \
+                     ON CONFLICT (lock_key) DO UPDATE SET until = GREATEST(login_lockout.until, EXCLUDED.until)",
+                )
+                .bind(key.key())
+                .bind(until)
+                .execute(pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest end of a lock-out among `keys` that is still after `now`.
+    pub async fn lockout_until(
+        &self,
+        keys: &[LockKey],
+        now: Timestamp,
+    ) -> Result<Option<Timestamp>, RegistrarStoreError> {
+        let mut latest: Option<Timestamp> = None;
+        for key in keys {
+            let until = match self {
+                Db::Sqlite(pool) => {
+                    let t: Option<String> =
+                        sqlx::query_scalar("SELECT until FROM login_lockout WHERE lock_key = ?1")
+                            .bind(key.key())
+                            .fetch_optional(pool)
+                            .await?;
+                    t.map(|t| parse_ts(&t)).transpose()?
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query_scalar("SELECT until FROM login_lockout WHERE lock_key = $1")
+                        .bind(key.key())
+                        .fetch_optional(pool)
+                        .await?
+                }
+            };
+            if let Some(t) = until.filter(|t| *t > now) {
+                latest = Some(latest.map_or(t, |l| l.max(t)));
+            }
+        }
+        Ok(latest)
+    }
+
+    /// Allocates a new frontend instance id (unique among all frontends sharing the database),
+    /// the prefix that makes svTRIDs unique without coordination.
+    pub async fn register_frontend(
+        &self,
+        label: &str,
+        now: Timestamp,
+    ) -> Result<i64, RegistrarStoreError> {
+        Ok(match self {
+            Db::Sqlite(pool) => sqlx::query_scalar(
+                "INSERT INTO frontend_instance (started_at, label) VALUES (?1, ?2) RETURNING id",
+            )
+            .bind(ts_text(now))
+            .bind(label)
+            .fetch_one(pool)
+            .await?,
+            Db::Postgres(pool) => sqlx::query_scalar(
+                "INSERT INTO frontend_instance (started_at, label) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(now)
+            .bind(label)
+            .fetch_one(pool)
+            .await?,
+        })
+    }
+}
+
+/// Wakes a frontend when a registrar is suspended (PostgreSQL `LISTEN`).
+#[derive(Debug)]
+pub struct SuspensionListener(sqlx::postgres::PgListener);
+
+impl SuspensionListener {
+    /// The clID of the next suspended registrar. Reconnects by itself after a lost connection
+    /// (notifications sent meanwhile are lost; the frontends' polling covers them).
+    pub async fn recv(&mut self) -> Result<String, RegistrarStoreError> {
+        Ok(self.0.recv().await?.payload().to_owned())
+    }
+}
+
+impl Db {
+    /// On PostgreSQL, listens for suspensions; on SQLite there is nothing to listen to.
+    pub async fn listen_suspensions(
+        &self,
+    ) -> Result<Option<SuspensionListener>, RegistrarStoreError> {
+        match self {
+            Db::Sqlite(_) => Ok(None),
+            Db::Postgres(pool) => {
+                let mut l = sqlx::postgres::PgListener::connect_with(pool).await?;
+                l.listen(SUSPEND_CHANNEL).await?;
+                Ok(Some(SuspensionListener(l)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_fixed_width_and_round_trip() {
+        let t = DateTime::parse_from_rfc3339("2024-01-31T12:00:00Z")
+            .expect("ts")
+            .with_timezone(&Utc);
+        assert_eq!(ts_text(t), "2024-01-31T12:00:00.000000Z");
+        assert_eq!(parse_ts(&ts_text(t)).expect("parse"), t);
+        let t2 = t + chrono::Duration::microseconds(1234);
+        assert!(ts_text(t2) > ts_text(t));
+        assert_eq!(parse_ts(&ts_text(t2)).expect("parse"), t2);
+    }
+}

@@ -1,0 +1,352 @@
+//! Benchmark of issue #6: full zone of N delegations (write time, kzonecheck time) and the
+//! latency from "change available" to "answer visible" at a Knot primary and an NSD
+//! secondary. Prints figures; asserts nothing.
+//!
+//! `cargo run --release -p zonegen --bin zonegen-bench -- --domains 1000000 --changes 200`
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use zonegen::dns::DnsClient;
+use zonegen::harness::{free_port, kzonecheck, named_checkzone, tool_available, Knot, Nsd};
+use zonegen::master::write_master_file;
+use zonegen::publisher::{Publisher, PublisherConfig};
+use zonegen::source::MemorySource;
+use zonegen::store::MemoryStore;
+use zonegen::{zone_contents, ApexConfig, Change, DnsName, DomainDelegationState, Ds, HostAddrs};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Number of delegations.
+    #[arg(long, default_value_t = 1_000_000)]
+    domains: usize,
+    /// Number of incremental changes to time.
+    #[arg(long, default_value_t = 200)]
+    changes: usize,
+    /// Also time named-checkzone (slow on large zones).
+    #[arg(long)]
+    named_checkzone: bool,
+    /// Skip the DNS-server part.
+    #[arg(long)]
+    no_dns: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BenchError {
+    #[error("{0}")]
+    Msg(String),
+}
+
+fn err<E: std::fmt::Display>(e: E) -> BenchError {
+    BenchError::Msg(e.to_string())
+}
+
+fn name(s: &str) -> Result<DnsName, BenchError> {
+    DnsName::new(s).map_err(err)
+}
+
+/// xorshift64*: deterministic test data.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn apex() -> Result<ApexConfig, BenchError> {
+    Ok(ApexConfig {
+        origin: name("tld")?,
+        mname: name("ns1.nic.tld")?,
+        rname: name("hostmaster.nic.tld")?,
+        refresh: 1800,
+        retry: 900,
+        expire: 604_800,
+        minimum: 3600,
+        ttl: 3600,
+        apex_ns: vec![name("ns1.nic.tld")?, name("ns2.nic.tld")?],
+        apex_glue: [
+            (name("ns1.nic.tld")?, vec![IpAddr::from([192, 0, 2, 53])]),
+            (name("ns2.nic.tld")?, vec![IpAddr::from([192, 0, 2, 54])]),
+        ]
+        .into_iter()
+        .collect(),
+    })
+}
+
+/// Mixed data: 80 % on 1,000 out-of-bailiwick providers, 10 % on 500 shared in-zone hosting
+/// name servers, 10 % with their own in-domain glue (v4 + v6); ~10 % signed (DS).
+fn generate(count: usize) -> Result<(Vec<DomainDelegationState>, HostAddrs), BenchError> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut domains = Vec::with_capacity(count);
+    let mut hosts = HostAddrs::new();
+    for k in 0..500u32 {
+        hosts.insert(
+            name(&format!("ns1.hosting{k}.tld"))?,
+            vec![IpAddr::from([198, 18, (k >> 8) as u8, k as u8])],
+        );
+    }
+    for i in 0..count {
+        let d = format!("d{i}.tld");
+        let kind = rng.below(10);
+        let ns = if kind < 8 {
+            let p = rng.below(1000);
+            vec![
+                name(&format!("ns1.provider{p}.example"))?,
+                name(&format!("ns2.provider{p}.example"))?,
+            ]
+        } else if kind == 8 {
+            let k = rng.below(500);
+            vec![
+                name(&format!("ns1.hosting{k}.tld"))?,
+                name("ns.backup.example")?,
+            ]
+        } else {
+            let h = name(&format!("ns1.{d}"))?;
+            let i32 = i as u32;
+            hosts.insert(
+                h.clone(),
+                vec![
+                    IpAddr::from([10, (i32 >> 16) as u8, (i32 >> 8) as u8, i32 as u8]),
+                    IpAddr::from(std::net::Ipv6Addr::new(
+                        0x2001,
+                        0xdb8,
+                        0,
+                        0,
+                        0,
+                        0,
+                        (i32 >> 16) as u16,
+                        i32 as u16,
+                    )),
+                ],
+            );
+            vec![h, name("ns.backup.example")?]
+        };
+        let ds = if rng.below(10) == 0 {
+            let mut digest = vec![0u8; 32];
+            for b in digest.iter_mut() {
+                *b = rng.next() as u8;
+            }
+            vec![Ds::new(rng.below(65536) as u16, 13, 2, digest).map_err(err)?]
+        } else {
+            Vec::new()
+        };
+        domains.push(DomainDelegationState {
+            name: name(&d)?,
+            ns,
+            ds,
+            on_hold: false,
+            in_redemption_or_pending_delete: false,
+        });
+    }
+    Ok((domains, hosts))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+fn report(label: &str, mut v: Vec<Duration>) {
+    v.sort();
+    println!(
+        "{label}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        v.len(),
+        percentile(&v, 0.5).as_secs_f64() * 1e3,
+        percentile(&v, 0.99).as_secs_f64() * 1e3,
+        v.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+    );
+}
+
+async fn wait_serial(
+    client: &DnsClient,
+    origin: &DnsName,
+    serial: u32,
+    limit: Duration,
+) -> Result<Duration, BenchError> {
+    let t = Instant::now();
+    loop {
+        if let Ok(Some(s)) = client.soa_serial(origin).await {
+            if s == serial {
+                return Ok(t.elapsed());
+            }
+        }
+        if t.elapsed() > limit {
+            return Err(BenchError::Msg(format!(
+                "serial {serial} not served at {} in {limit:?}",
+                client.server
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_ns(
+    client: &DnsClient,
+    d: &DnsName,
+    want: &[DnsName],
+    since: Instant,
+) -> Result<Duration, BenchError> {
+    loop {
+        if let Ok(r) = client.referral(d).await {
+            if r.ns == want {
+                return Ok(since.elapsed());
+            }
+        }
+        if since.elapsed() > Duration::from_secs(30) {
+            return Err(BenchError::Msg(format!(
+                "{d} not visible at {} after 30 s",
+                client.server
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), BenchError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        ))
+        .init();
+    let args = Args::parse();
+    let apex = apex()?;
+    println!(
+        "zonegen-bench: {} delegations, {} changes",
+        args.domains, args.changes
+    );
+
+    let t = Instant::now();
+    let (domains, hosts) = generate(args.domains)?;
+    println!("test data generated in {:.2} s", t.elapsed().as_secs_f64());
+
+    let dir = tempfile::tempdir().map_err(err)?;
+    let path = dir.path().join("tld.zone");
+    let t = Instant::now();
+    let (zone, warnings) = zone_contents(&apex, &domains, &hosts);
+    let t_gen = t.elapsed();
+    let serial = zonegen::serial::unix_now();
+    write_master_file(&zone, serial, &path).map_err(err)?;
+    let t_total = t.elapsed();
+    let size = std::fs::metadata(&path).map_err(err)?.len();
+    println!(
+        "full zone: {} delegations, {} owners, {} warnings; zone_contents {:.2} s, \
+         generate+write {:.2} s, {:.1} MB",
+        zone.delegation_count(),
+        zone.nodes.len(),
+        warnings.len(),
+        t_gen.as_secs_f64(),
+        t_total.as_secs_f64(),
+        size as f64 / 1e6
+    );
+    if tool_available("kzonecheck") {
+        let k = kzonecheck(&path, &apex.origin).map_err(err)?;
+        println!(
+            "kzonecheck: ok={} in {:.2} s",
+            k.ok,
+            k.elapsed.as_secs_f64()
+        );
+        if !k.ok {
+            println!(
+                "{}",
+                k.output.lines().take(20).collect::<Vec<_>>().join("\n")
+            );
+        }
+    } else {
+        println!("kzonecheck: not installed");
+    }
+    if args.named_checkzone && tool_available("named-checkzone") {
+        let b = named_checkzone(&path, &apex.origin).map_err(err)?;
+        println!(
+            "named-checkzone -i local: ok={} in {:.2} s",
+            b.ok,
+            b.elapsed.as_secs_f64()
+        );
+    }
+    if args.no_dns {
+        return Ok(());
+    }
+
+    // DNS part: Knot loads the file, NSD transfers it, the publisher runs its loop.
+    let nsd_port = free_port().map_err(err)?;
+    let t = Instant::now();
+    let knot = Knot::start(
+        &apex.origin,
+        |p| std::fs::copy(&path, p).map(|_| ()),
+        Some(nsd_port),
+    )
+    .map_err(err)?;
+    let primary = DnsClient::new(knot.addr(), None, Duration::from_secs(10));
+    let load = wait_serial(&primary, &apex.origin, serial, Duration::from_secs(300)).await?;
+    println!(
+        "knot loaded the zone in {:.2} s",
+        load.as_secs_f64() + (t.elapsed() - load).as_secs_f64() * 0.0
+    );
+    let t = Instant::now();
+    let nsd = Nsd::start(&apex.origin, nsd_port, knot.port).map_err(err)?;
+    let secondary = DnsClient::new(nsd.addr(), None, Duration::from_secs(10));
+    wait_serial(&secondary, &apex.origin, serial, Duration::from_secs(600)).await?;
+    println!(
+        "nsd transferred the zone in {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    drop(zone);
+
+    let source = Arc::new(MemorySource::new(domains.clone(), hosts));
+    let mut cfg = PublisherConfig::new(apex.clone(), knot.addr(), knot.zone_file.clone());
+    cfg.key = Some(knot.key.clone());
+    cfg.reload_command = knot.reload_command();
+    cfg.notify = vec![nsd.addr()];
+    cfg.reconcile_interval = None;
+    cfg.dns_timeout = Duration::from_secs(60);
+    let mut publisher = Publisher::new(cfg, source.clone(), MemoryStore::default());
+    let metrics = publisher.metrics();
+    let t = Instant::now();
+    publisher.start().await.map_err(err)?;
+    println!(
+        "publisher start (snapshot + generate + AXFR re-diff) {:.2} s, full reloads {}",
+        t.elapsed().as_secs_f64(),
+        metrics.snapshot().full_reloads
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        publisher.run(stop_rx).await;
+    });
+
+    let mut rng = Rng(42);
+    let mut at_primary = Vec::with_capacity(args.changes);
+    let mut at_secondary = Vec::with_capacity(args.changes);
+    for i in 0..args.changes {
+        let idx = rng.below(domains.len() as u64) as usize;
+        let mut d = domains[idx].clone();
+        let p = 1000 + i;
+        d.ns = vec![
+            name(&format!("ns1.newprovider{p}.example"))?,
+            name(&format!("ns2.newprovider{p}.example"))?,
+        ];
+        let mut want = d.ns.clone();
+        want.sort();
+        let since = Instant::now();
+        source.push(Change::Domain(d.clone()));
+        at_primary.push(wait_ns(&primary, &d.name, &want, since).await?);
+        at_secondary.push(wait_ns(&secondary, &d.name, &want, since).await?);
+        tokio::time::sleep(Duration::from_millis(rng.below(100))).await;
+    }
+    let _ = stop_tx.send(true);
+    let _ = task.await;
+    report("latency change->visible at Knot primary", at_primary);
+    report("latency change->visible at NSD secondary", at_secondary);
+    println!("publisher metrics: {:?}", metrics.snapshot());
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Zone generator: owns the TLD zone's contents and their publication.
+//!
+//! - [`zone`]: the pure computation of the zone from delegation data ([`zone_contents`]) and
+//!   its incremental form ([`ZoneState`]).
+//! - [`master`]: the RFC 1035 master file, written atomically.
+//! - [`dns`]: RFC 2136 UPDATE with TSIG, NOTIFY, SOA query and AXFR, with `domain`.
+//! - [`publisher`]: the single writer that turns journal batches into UPDATEs, with the
+//!   safety valve, the fall-back to a full reload and the reconciliation.
+//! - [`source`]: the `DelegationSource` input trait; [`store`]: the publisher's own state.
+
+pub mod dns;
+pub mod harness;
+pub mod master;
+pub mod metrics;
+pub mod model;
+pub mod name;
+pub mod publisher;
+pub mod serial;
+pub mod source;
+pub mod source_db;
+pub mod store;
+pub mod zone;
+
+pub use model::{ApexConfig, DomainDelegationState, Ds, HostAddrs};
+pub use name::DnsName;
+pub use zone::{zone_contents, Change, Node, Zone, ZoneState};

@@ -1,0 +1,628 @@
+//! The single writer: journal batches become TSIG-signed RFC 2136 UPDATEs to the hidden
+//! primary, followed by our own NOTIFYs to the secondaries.
+//!
+//! Guarantees, and how:
+//! - **No change lost, none applied twice.** The durable state is (journal position, serial)
+//!   in the database, saved after the server acknowledged a batch. Each UPDATE carries the
+//!   prerequisite "the SOA is exactly the one with the previous serial" and replaces whole
+//!   RRsets with their end state, so it applies once or not at all and describes a state,
+//!   not a delta. At start-up (and after any failure) the publisher does not trust the
+//!   position: it takes a snapshot, transfers the served zone (AXFR), and sends the
+//!   difference — "re-diffing from the DB state". A crash anywhere is repaired that way.
+//! - **Server lost track** (prerequisite failed, zone not served, apex differs, or the
+//!   difference is too large to send as UPDATEs): full reload — atomic master file, then the
+//!   configured reload command (`knotc zone-reload`), then wait for the new serial.
+//! - **Safety valve**: a batch removing or repointing more than `max_change_share` of all
+//!   delegations is rolled back in memory and recorded as a held batch; it is published only
+//!   after [`PublisherStore::approve`].
+//! - **Reconciliation**: [`Publisher::reconcile`] writes the full master file, transfers the
+//!   served zone and compares; drift raises an alarm (error log + `drift_alarms` counter) and
+//!   schedules a re-diff.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::{error, info, warn};
+
+use crate::dns::{build_update, diff_wire_estimate, DnsClient, DnsError, TsigKey, UpdateOutcome};
+use crate::master::{write_master_file_parts, MasterFileError};
+use crate::metrics::PublisherMetrics;
+use crate::model::ApexConfig;
+use crate::name::DnsName;
+use crate::serial::{next_serial, serial_gt, unix_now};
+use crate::source::{DelegationSource, Position, SourceError};
+use crate::store::{HeldBatch, PublishedState, PublisherStore, StoreError};
+use crate::zone::{diff_nodes, diff_stats, NodeDiff, ZoneState, ZoneWarning};
+
+/// Publishing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("source: {0}")]
+    Source(#[from] SourceError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("DNS: {0}")]
+    Dns(#[from] DnsError),
+    #[error("master file: {0}")]
+    MasterFile(#[from] MasterFileError),
+    #[error("full reload failed: {0}")]
+    Reload(String),
+    #[error("publisher not started")]
+    NotStarted,
+    #[error("injected crash (test fail point)")]
+    InjectedCrash,
+}
+
+/// How the publisher works; see the field docs for defaults ([`PublisherConfig::new`]).
+#[derive(Debug, Clone)]
+pub struct PublisherConfig {
+    pub apex: ApexConfig,
+    /// The hidden primary (Knot) that receives UPDATEs and serves AXFR.
+    pub primary: SocketAddr,
+    pub key: Option<TsigKey>,
+    /// Secondaries to NOTIFY after each published batch.
+    pub notify: Vec<SocketAddr>,
+    /// The master file the primary loads on a full reload.
+    pub zone_file: PathBuf,
+    /// argv of the full-reload command, e.g. `knotc -s SOCK zone-reload tld.`.
+    pub reload_command: Vec<String>,
+    /// Pause between polls of the source when idle (default 100 ms).
+    pub poll_interval: Duration,
+    /// Most journal entries per batch (default 10,000).
+    pub batch_limit: usize,
+    /// Safety valve: share of all delegations a batch may remove or repoint (default 0.05).
+    pub max_change_share: f64,
+    /// ... but never hold a batch touching at most this many delegations (default 10).
+    pub min_held_changes: usize,
+    /// How often to reconcile (default 1 h; `None`: never).
+    pub reconcile_interval: Option<Duration>,
+    /// Whether drift found by reconciliation is repaired (re-diff) after the alarm.
+    pub reconcile_repair: bool,
+    /// Timeout of one DNS exchange (default 10 s).
+    pub dns_timeout: Duration,
+    /// How long to wait for the primary to serve a reloaded zone (default 120 s).
+    pub reload_timeout: Duration,
+    /// Upper bound of one UPDATE message's size (default 48,000 octets).
+    pub max_update_bytes: usize,
+    /// Most records accepted in an AXFR (default 50,000,000).
+    pub max_axfr_records: usize,
+    /// A re-diff touching more owners than this does a full reload instead (default 50,000).
+    pub max_rediff_owners: usize,
+}
+
+impl PublisherConfig {
+    pub fn new(apex: ApexConfig, primary: SocketAddr, zone_file: PathBuf) -> Self {
+        PublisherConfig {
+            apex,
+            primary,
+            key: None,
+            notify: Vec::new(),
+            zone_file,
+            reload_command: Vec::new(),
+            poll_interval: Duration::from_millis(100),
+            batch_limit: 10_000,
+            max_change_share: 0.05,
+            min_held_changes: 10,
+            reconcile_interval: Some(Duration::from_secs(3600)),
+            reconcile_repair: true,
+            dns_timeout: Duration::from_secs(10),
+            reload_timeout: Duration::from_secs(120),
+            max_update_bytes: 48_000,
+            max_axfr_records: 50_000_000,
+            max_rediff_owners: 50_000,
+        }
+    }
+}
+
+/// What one [`Publisher::step`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// No new journal entries.
+    Idle,
+    /// Entries applied; the zone did not change.
+    NoZoneChange { position: Position },
+    Published {
+        serial: u32,
+        position: Position,
+        owners: usize,
+    },
+    /// The safety valve holds this batch until an operator approves it.
+    Held(HeldBatch),
+    /// The server was brought back in line with the data (re-diff or full reload).
+    Resynced { serial: u32 },
+}
+
+/// Result of a reconciliation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileReport {
+    pub expected_serial: u32,
+    pub served_serial: u32,
+    pub differing_owners: Vec<NodeDiff>,
+    pub apex_ns_differs: bool,
+    pub unexpected: Vec<String>,
+}
+
+impl ReconcileReport {
+    pub fn drift(&self) -> bool {
+        self.expected_serial != self.served_serial
+            || !self.differing_owners.is_empty()
+            || self.apex_ns_differs
+            || !self.unexpected.is_empty()
+    }
+}
+
+/// The zone publisher. Run exactly one per zone (see [`crate::store::SqlStore::acquire_leadership`]).
+#[derive(Debug)]
+pub struct Publisher<S, St> {
+    cfg: PublisherConfig,
+    source: S,
+    store: St,
+    metrics: Arc<PublisherMetrics>,
+    client: DnsClient,
+    state: Option<ZoneState>,
+    zone_key: String,
+    position: Position,
+    serial: u32,
+    needs_resync: bool,
+    /// Test fail point: stop (as if killed) before sending the UPDATE with this index of a
+    /// batch, leaving everything after it undone.
+    pub crash_before_update: Option<usize>,
+}
+
+fn max_serial(a: u32, b: u32) -> u32 {
+    if serial_gt(a, b) {
+        a
+    } else {
+        b
+    }
+}
+
+impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
+    pub fn new(cfg: PublisherConfig, source: S, store: St) -> Self {
+        let client = DnsClient::new(cfg.primary, cfg.key.clone(), cfg.dns_timeout);
+        let zone_key = cfg.apex.origin.as_str().to_owned();
+        Publisher {
+            cfg,
+            source,
+            store,
+            metrics: Arc::new(PublisherMetrics::default()),
+            client,
+            state: None,
+            zone_key,
+            position: 0,
+            serial: 0,
+            needs_resync: false,
+            crash_before_update: None,
+        }
+    }
+
+    pub fn metrics(&self) -> Arc<PublisherMetrics> {
+        self.metrics.clone()
+    }
+
+    pub fn zone_state(&self) -> Option<&ZoneState> {
+        self.state.as_ref()
+    }
+
+    pub fn serial(&self) -> u32 {
+        self.serial
+    }
+
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// Loads a snapshot and brings the served zone in line with it.
+    pub async fn start(&mut self) -> Result<StepOutcome, PublishError> {
+        self.metrics.leader(true);
+        let stored = self.store.load(&self.zone_key).await?;
+        let snap = self.source.snapshot().await?;
+        let t = Instant::now();
+        let (state, warnings) = ZoneState::new(self.cfg.apex.clone(), snap.domains, snap.hosts);
+        log_warnings(&warnings);
+        info!(
+            zone = %self.cfg.apex.origin,
+            position = snap.position,
+            delegations = state.delegation_count(),
+            ms = t.elapsed().as_millis() as u64,
+            "zone generated from snapshot"
+        );
+        self.state = Some(state);
+        self.position = snap.position;
+        self.serial = stored.map(|s| s.serial).unwrap_or(0);
+        let serial = self.sync_from_server().await?;
+        self.save().await?;
+        self.metrics.published(serial, self.position, None);
+        Ok(StepOutcome::Resynced { serial })
+    }
+
+    async fn save(&self) -> Result<(), PublishError> {
+        self.store
+            .save(
+                &self.zone_key,
+                PublishedState {
+                    position: self.position,
+                    serial: self.serial,
+                },
+            )
+            .await?;
+        self.metrics.position(self.position);
+        Ok(())
+    }
+
+    /// Re-diff: transfer the served zone and send the difference; full reload if that is
+    /// not possible. Returns the serial now served.
+    async fn sync_from_server(&mut self) -> Result<u32, PublishError> {
+        let origin = self.cfg.apex.origin.clone();
+        let served_serial = self.client.soa_serial(&origin).await?;
+        if served_serial.is_none() {
+            warn!(zone = %origin, "primary does not serve the zone: full reload");
+            return self.full_reload().await;
+        }
+        let served = match self.client.axfr(&origin, self.cfg.max_axfr_records).await {
+            Ok(served) => served,
+            Err(e) => {
+                warn!(zone = %origin, error = %e, "AXFR from primary failed: full reload");
+                return self.full_reload().await;
+            }
+        };
+        let state = self.state.as_ref().ok_or(PublishError::NotStarted)?;
+        let mut apex_ns = self.cfg.apex.apex_ns.clone();
+        apex_ns.sort();
+        apex_ns.dedup();
+        if served.apex_ns != apex_ns || !served.unexpected.is_empty() {
+            warn!(zone = %origin, "served apex differs or holds foreign records: full reload");
+            return self.full_reload().await;
+        }
+        let diff = diff_nodes(&served.nodes, state.nodes());
+        self.serial = max_serial(self.serial, served.serial);
+        if diff.is_empty() {
+            info!(zone = %origin, serial = served.serial, "served zone matches the data");
+            self.serial = served.serial;
+            return Ok(served.serial);
+        }
+        if diff.len() > self.cfg.max_rediff_owners {
+            warn!(zone = %origin, owners = diff.len(), "re-diff too large: full reload");
+            return self.full_reload().await;
+        }
+        info!(zone = %origin, owners = diff.len(), "re-diff: sending the difference");
+        if self.apply_diff(&diff, served.serial).await? {
+            Ok(self.serial)
+        } else {
+            warn!(zone = %origin, "zone changed under us during re-diff: full reload");
+            self.full_reload().await
+        }
+    }
+
+    /// Sends `diff` as UPDATEs, the first one conditional on `prev` being served. Returns
+    /// false if a prerequisite failed.
+    async fn apply_diff(&mut self, diff: &[NodeDiff], prev: u32) -> Result<bool, PublishError> {
+        let chunks = chunk_diff(&self.cfg.apex.origin, diff, self.cfg.max_update_bytes);
+        let mut prev = prev;
+        for (i, chunk) in chunks.iter().enumerate() {
+            if self.crash_before_update == Some(i) {
+                return Err(PublishError::InjectedCrash);
+            }
+            let new = next_serial(Some(max_serial(prev, self.serial)), unix_now());
+            let msg = build_update(&self.cfg.apex, prev, new, chunk)?;
+            match self.client.update(msg).await? {
+                UpdateOutcome::Applied => {
+                    self.metrics.update_sent();
+                    prev = new;
+                    self.serial = new;
+                    self.metrics.serial(new);
+                }
+                UpdateOutcome::PrerequisiteFailed => {
+                    warn!(expected_serial = prev, "UPDATE prerequisite failed");
+                    return Ok(false);
+                }
+            }
+        }
+        self.notify_all();
+        Ok(true)
+    }
+
+    fn notify_all(&self) {
+        for &target in &self.cfg.notify {
+            let client = DnsClient::new(target, None, Duration::from_secs(1));
+            let apex = self.cfg.apex.clone();
+            let serial = self.serial;
+            tokio::spawn(async move {
+                if let Err(e) = client.notify(&apex, serial).await {
+                    warn!(secondary = %target, error = %e, "NOTIFY not acknowledged");
+                }
+            });
+        }
+    }
+
+    /// Writes the master file, has the primary reload it and waits until it serves it.
+    pub async fn full_reload(&mut self) -> Result<u32, PublishError> {
+        let state = self.state.as_ref().ok_or(PublishError::NotStarted)?;
+        let origin = self.cfg.apex.origin.clone();
+        let served = self.client.soa_serial(&origin).await.ok().flatten();
+        let floor = max_serial(self.serial, served.unwrap_or(self.serial));
+        let serial = next_serial(Some(floor), unix_now());
+        let t = Instant::now();
+        write_master_file_parts(state.apex(), state.nodes(), serial, &self.cfg.zone_file)?;
+        let Some((program, args)) = self.cfg.reload_command.split_first() else {
+            return Err(PublishError::Reload("no reload command configured".into()));
+        };
+        let output = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| PublishError::Reload(format!("{program}: {e}")))?;
+        if !output.status.success() {
+            return Err(PublishError::Reload(format!(
+                "{program} exited with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        let deadline = Instant::now() + self.cfg.reload_timeout;
+        loop {
+            if let Ok(Some(s)) = self.client.soa_serial(&origin).await {
+                if s == serial {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(PublishError::Reload(format!(
+                    "primary did not serve serial {serial} within {:?}",
+                    self.cfg.reload_timeout
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.serial = serial;
+        self.metrics.full_reload();
+        self.metrics.serial(serial);
+        info!(zone = %origin, serial, ms = t.elapsed().as_millis() as u64, "full reload done");
+        self.notify_all();
+        Ok(serial)
+    }
+
+    /// One poll of the source: publish, hold, or nothing.
+    pub async fn step(&mut self) -> Result<StepOutcome, PublishError> {
+        if self.state.is_none() {
+            return Err(PublishError::NotStarted);
+        }
+        if self.needs_resync {
+            let serial = self.sync_from_server().await?;
+            self.needs_resync = false;
+            self.save().await?;
+            return Ok(StepOutcome::Resynced { serial });
+        }
+        let mut entries = self
+            .source
+            .changes_since(self.position, self.cfg.batch_limit)
+            .await?;
+        if entries.is_empty() {
+            return Ok(StepOutcome::Idle);
+        }
+        let held = self.store.held_from(&self.zone_key, self.position).await?;
+        if let Some(h) = &held {
+            if h.approved_by.is_none() {
+                self.metrics.held(true);
+                return Ok(StepOutcome::Held(h.clone()));
+            }
+            entries.retain(|e| e.position <= h.to_position);
+        }
+        let Some(to) = entries.last().map(|e| e.position) else {
+            return Ok(StepOutcome::Idle);
+        };
+        let oldest = entries.iter().filter_map(|e| e.recorded_at).min();
+        let changes: Vec<_> = entries.into_iter().map(|e| e.change).collect();
+        let state = self.state.as_mut().ok_or(PublishError::NotStarted)?;
+        let staged = state.stage(&changes);
+        if staged.diff.is_empty() {
+            state.commit(&staged);
+            self.position = to;
+            self.save().await?;
+            return Ok(StepOutcome::NoZoneChange { position: to });
+        }
+        let stats = diff_stats(&staged.diff);
+        let total = state.delegation_count();
+        let limit = self
+            .cfg
+            .min_held_changes
+            .max((self.cfg.max_change_share * total as f64).ceil() as usize);
+        if held.is_none() && stats.removed + stats.repointed > limit {
+            state.rollback(staged);
+            let h = self
+                .store
+                .hold(&self.zone_key, self.position, to, stats, total)
+                .await?;
+            self.metrics.held(true);
+            warn!(
+                zone = %self.cfg.apex.origin,
+                held_batch = h.id,
+                removed = stats.removed,
+                repointed = stats.repointed,
+                delegations = total,
+                "batch held by the safety valve: waiting for operator approval"
+            );
+            return Ok(StepOutcome::Held(h));
+        }
+        self.metrics.held(false);
+        state.commit(&staged);
+        let diff = staged.diff;
+        self.position = to;
+        match self.apply_diff(&diff, self.serial).await {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(zone = %self.cfg.apex.origin, "primary lost track: full reload");
+                self.full_reload().await?;
+            }
+            Err(e) => {
+                self.needs_resync = true;
+                return Err(e);
+            }
+        }
+        self.save().await?;
+        let lag_ms = oldest
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .map(|d| d.as_millis() as u64);
+        self.metrics.published(self.serial, to, lag_ms);
+        info!(
+            zone = %self.cfg.apex.origin,
+            serial = self.serial,
+            position = to,
+            owners = diff.len(),
+            lag_ms = lag_ms.unwrap_or(0),
+            "published batch"
+        );
+        Ok(StepOutcome::Published {
+            serial: self.serial,
+            position: to,
+            owners: diff.len(),
+        })
+    }
+
+    /// Writes the full zone, transfers what the primary serves and compares.
+    pub async fn reconcile(&mut self) -> Result<ReconcileReport, PublishError> {
+        let state = self.state.as_ref().ok_or(PublishError::NotStarted)?;
+        write_master_file_parts(
+            state.apex(),
+            state.nodes(),
+            self.serial,
+            &self.cfg.zone_file,
+        )?;
+        let served = self
+            .client
+            .axfr(&self.cfg.apex.origin, self.cfg.max_axfr_records)
+            .await?;
+        let mut apex_ns = self.cfg.apex.apex_ns.clone();
+        apex_ns.sort();
+        apex_ns.dedup();
+        let report = ReconcileReport {
+            expected_serial: self.serial,
+            served_serial: served.serial,
+            differing_owners: diff_nodes(&served.nodes, state.nodes()),
+            apex_ns_differs: served.apex_ns != apex_ns,
+            unexpected: served.unexpected,
+        };
+        if report.drift() {
+            self.metrics.drift();
+            error!(
+                zone = %self.cfg.apex.origin,
+                expected_serial = report.expected_serial,
+                served_serial = report.served_serial,
+                differing_owners = report.differing_owners.len(),
+                apex_ns_differs = report.apex_ns_differs,
+                unexpected = report.unexpected.len(),
+                "ALARM: served zone drifted from the generated zone"
+            );
+            if self.cfg.reconcile_repair {
+                self.needs_resync = true;
+            }
+        } else {
+            info!(zone = %self.cfg.apex.origin, serial = self.serial, "reconciliation: no drift");
+        }
+        Ok(report)
+    }
+
+    /// Runs until `shutdown` turns true: start (retrying), then poll, publish, reconcile.
+    pub async fn run(&mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        while self.state.is_none() {
+            if let Err(e) = self.start().await {
+                error!(error = %e, "publisher start failed; retrying");
+                self.state = None;
+                if sleep_or_shutdown(&mut shutdown, Duration::from_secs(1)).await {
+                    return;
+                }
+            }
+        }
+        let mut next_reconcile = self.cfg.reconcile_interval.map(|i| Instant::now() + i);
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let pause = match self.step().await {
+                Ok(StepOutcome::Published { .. })
+                | Ok(StepOutcome::NoZoneChange { .. })
+                | Ok(StepOutcome::Resynced { .. }) => Duration::ZERO,
+                Ok(StepOutcome::Idle) | Ok(StepOutcome::Held(_)) => self.cfg.poll_interval,
+                Err(e) => {
+                    error!(error = %e, "publishing failed; will re-diff");
+                    self.needs_resync = true;
+                    self.cfg.poll_interval.max(Duration::from_millis(500))
+                }
+            };
+            if let (Some(at), Some(every)) = (next_reconcile, self.cfg.reconcile_interval) {
+                if Instant::now() >= at {
+                    if let Err(e) = self.reconcile().await {
+                        error!(error = %e, "reconciliation failed");
+                    }
+                    next_reconcile = Some(Instant::now() + every);
+                }
+            }
+            if !pause.is_zero() && sleep_or_shutdown(&mut shutdown, pause).await {
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_or_shutdown(shutdown: &mut tokio::sync::watch::Receiver<bool>, d: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *shutdown.borrow(),
+        r = shutdown.changed() => r.is_err() || *shutdown.borrow(),
+    }
+}
+
+fn log_warnings(warnings: &[ZoneWarning]) {
+    if warnings.is_empty() {
+        return;
+    }
+    warn!(count = warnings.len(), "zone generation left data out");
+    for w in warnings.iter().take(20) {
+        warn!(?w, "left out of the zone");
+    }
+}
+
+/// The label directly under the apex: a delegation and its in-domain glue share it.
+fn group_of<'a>(origin: &DnsName, owner: &'a DnsName) -> &'a str {
+    let rel = owner
+        .as_str()
+        .strip_suffix(origin.as_str())
+        .unwrap_or(owner.as_str())
+        .trim_end_matches('.');
+    rel.rsplit('.').next().unwrap_or(rel)
+}
+
+/// Splits a diff into UPDATE-sized chunks, never separating a delegation from its
+/// in-domain glue (so NS + DS + glue of one delegation change atomically).
+pub fn chunk_diff(origin: &DnsName, diff: &[NodeDiff], max_bytes: usize) -> Vec<Vec<NodeDiff>> {
+    let mut sorted: Vec<&NodeDiff> = diff.iter().collect();
+    sorted.sort_by(|a, b| {
+        group_of(origin, &a.owner)
+            .cmp(group_of(origin, &b.owner))
+            .then_with(|| a.owner.cmp(&b.owner))
+    });
+    let mut chunks: Vec<Vec<NodeDiff>> = Vec::new();
+    let mut current: Vec<NodeDiff> = Vec::new();
+    let mut current_bytes = 0usize;
+    let mut i = 0;
+    while i < sorted.len() {
+        let group = group_of(origin, &sorted[i].owner);
+        let mut j = i;
+        let mut bytes = 0usize;
+        while j < sorted.len() && group_of(origin, &sorted[j].owner) == group {
+            bytes += diff_wire_estimate(sorted[j]);
+            j += 1;
+        }
+        if !current.is_empty() && current_bytes + bytes > max_bytes {
+            chunks.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current.extend(sorted[i..j].iter().map(|d| (*d).clone()));
+        current_bytes += bytes;
+        i = j;
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
