@@ -4,6 +4,8 @@
 //! frames over tokio-rustls from a chosen source address.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod core;
+
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

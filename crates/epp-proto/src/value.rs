@@ -272,6 +272,12 @@ impl fmt::Display for HostName {
     }
 }
 
+impl AsRef<str> for HostName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A domain name is a host name by syntax; the alias says which role a value plays.
 pub type DomainName = HostName;
 

@@ -8,6 +8,8 @@
 //! external references to expand; only the five predefined entities and character references
 //! are decoded.
 
+use std::borrow::Cow;
+
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::NsReader;
@@ -31,29 +33,34 @@ impl Default for Limits {
     }
 }
 
+/// An attribute. Names and values borrow from the document where they can.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
+pub struct Attribute<'a> {
     /// Namespace of a prefixed attribute; unprefixed attributes have none (XML Namespaces 1.0).
-    pub ns: Option<String>,
-    pub name: String,
-    pub value: String,
+    pub ns: Option<Cow<'static, str>>,
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
 }
 
+/// An element of the tree. It borrows from the document it was parsed from, so building the
+/// tree allocates little more than the child lists (decode speed is a stated target).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Element {
-    /// The element's namespace URI; empty when it has none.
-    pub ns: String,
-    pub name: String,
-    pub attrs: Vec<Attribute>,
-    pub children: Vec<Element>,
-    /// Character data directly inside this element, concatenated, not trimmed.
-    pub text: String,
+pub struct Element<'a> {
+    /// The element's namespace URI; empty when it has none. The namespaces we serve are
+    /// `'static` strings, so comparing and storing them costs nothing.
+    pub ns: Cow<'static, str>,
+    pub name: Cow<'a, str>,
+    pub attrs: Vec<Attribute<'a>>,
+    pub children: Vec<Element<'a>>,
+    /// Character data directly inside this element, concatenated, not trimmed. White space
+    /// between child elements is dropped (EPP has no mixed content).
+    pub text: Cow<'a, str>,
 }
 
-impl Element {
+impl Element<'_> {
     /// Value of an unprefixed attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|a| a.ns.is_none() && a.name == name).map(|a| a.value.as_str())
+        self.attrs.iter().find(|a| a.ns.is_none() && a.name == name).map(|a| &*a.value)
     }
 
     /// `prefix:name` style label for error messages, using a short form of the namespace.
@@ -87,18 +94,77 @@ pub fn qualified(ns: &str, name: &str) -> String {
     format!("{prefix}{name}")
 }
 
+/// Known namespace URIs, as `'static` strings (no allocation per element).
+const KNOWN_NAMESPACES: &[&str] = &[
+    epp_proto::ns::EPP,
+    epp_proto::ns::EPPCOM,
+    epp_proto::ns::DOMAIN,
+    epp_proto::ns::HOST,
+    epp_proto::ns::CONTACT,
+    epp_proto::ns::SEC_DNS,
+    epp_proto::ns::RGP,
+    epp_proto::ext::registry_lock::NS,
+    "http://www.w3.org/2001/XMLSchema-instance",
+];
+
+/// True for the characters XML 1.0 allows (`Char` production, section 2.2). quick-xml passes
+/// others through (a raw NUL, C0 controls, U+FFFE/U+FFFF, or `&#0;`); they are not XML, and our
+/// writer could not write them back (fuzz finding `nul-char-in-text`, tests/regressions/).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(s: &str) -> Result<(), DecodeError> {
+    // Fast path: printable ASCII and the three allowed controls are the common case.
+    let ascii_ok = s.bytes().all(|b| b >= 0x20 && b < 0x80 || matches!(b, b'\t' | b'\n' | b'\r'));
+    if ascii_ok || s.chars().all(is_xml_char) {
+        Ok(())
+    } else {
+        Err(DecodeError::Malformed("a character XML does not allow".into()))
+    }
+}
+
+/// `slice` as a `&'a str` borrowed from `input` when it lies inside it (quick-xml hands out
+/// element names borrowed from its event rather than from the input), else an owned copy.
+fn borrow_from<'a>(input: &'a str, slice: &[u8]) -> Result<Cow<'a, str>, DecodeError> {
+    let start = (slice.as_ptr() as usize).wrapping_sub(input.as_ptr() as usize);
+    match input.get(start..start.wrapping_add(slice.len())) {
+        // Same address and length: the very bytes of the input (comparing addresses, not
+        // contents, keeps this O(1)).
+        Some(s) if start <= input.len() && s.as_ptr() == slice.as_ptr() => Ok(Cow::Borrowed(s)),
+        _ => Ok(Cow::Owned(std::str::from_utf8(slice).map_err(|_| DecodeError::NotUtf8)?.to_owned())),
+    }
+}
+
+/// Decodes character data (UTF-8 check, then the predefined entities and character
+/// references), borrowing from `input` when the raw bytes lie inside it and need no unescaping.
+fn unescape<'a>(input: &'a str, raw: Cow<'_, [u8]>) -> Result<Cow<'a, str>, DecodeError> {
+    let text = match raw {
+        Cow::Borrowed(b) => borrow_from(input, b)?,
+        Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
+    };
+    let unescaped = match text {
+        Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| DecodeError::Malformed(e.to_string()))?,
+        Cow::Owned(s) => Cow::Owned(
+            quick_xml::escape::unescape(&s).map_err(|e| DecodeError::Malformed(e.to_string()))?.into_owned(),
+        ),
+    };
+    check_chars(&unescaped)?;
+    Ok(unescaped)
+}
+
 /// Parses a whole document into its root element.
-pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?;
-    let mut reader = NsReader::from_str(text);
+pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, DecodeError> {
+    let input = std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?;
+    let mut reader = NsReader::from_str(input);
     {
         let config = reader.config_mut();
         config.expand_empty_elements = true;
         config.check_end_names = true;
         config.trim_text(false);
     }
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Element<'a>> = Vec::with_capacity(8);
+    let mut root: Option<Element<'a>> = None;
     let mut elements = 0usize;
 
     loop {
@@ -116,9 +182,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
                     return Err(DecodeError::LimitExceeded("too many elements"));
                 }
                 let ns = namespace(resolved)?;
-                let name = std::str::from_utf8(start.local_name().into_inner())
-                    .map_err(|_| DecodeError::NotUtf8)?
-                    .to_owned();
+                let name = borrow_from(input, start.local_name().into_inner())?;
                 let mut attrs = Vec::new();
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
@@ -137,14 +201,19 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
                         ResolveResult::Unbound => None,
                         other => Some(namespace(other)?),
                     };
-                    let value = attr.unescape_value().map_err(|e| DecodeError::Malformed(e.to_string()))?;
                     attrs.push(Attribute {
                         ns: attr_ns,
-                        name: std::str::from_utf8(local.into_inner()).map_err(|_| DecodeError::NotUtf8)?.to_owned(),
-                        value: value.into_owned(),
+                        name: borrow_from(input, local.into_inner())?,
+                        value: unescape(input, attr.value)?,
                     });
                 }
-                stack.push(Element { ns, name, attrs, children: Vec::new(), text: String::new() });
+                if let Some(parent) = stack.last_mut() {
+                    // White space before a child element is indentation, not content.
+                    if parent.children.is_empty() && is_blank(&parent.text) {
+                        parent.text = Cow::Borrowed("");
+                    }
+                }
+                stack.push(Element { ns, name, attrs, children: Vec::new(), text: Cow::Borrowed("") });
             }
             Event::End(_) => {
                 let done = stack.pop().ok_or_else(|| DecodeError::Malformed("unbalanced end tag".into()))?;
@@ -154,12 +223,16 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, DecodeError> {
                 }
             }
             Event::Text(t) => {
-                let value = t.unescape().map_err(|e| DecodeError::Malformed(e.to_string()))?;
-                push_text(&mut stack, &value, limits, root.is_some())?;
+                let value = unescape(input, t.into_inner())?;
+                push_text(&mut stack, value, limits, root.is_some())?;
             }
             Event::CData(c) => {
-                let value = std::str::from_utf8(c.as_ref()).map_err(|_| DecodeError::NotUtf8)?.to_owned();
-                push_text(&mut stack, &value, limits, root.is_some())?;
+                let value = match c.into_inner() {
+                    Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
+                    Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
+                };
+                check_chars(&value)?;
+                push_text(&mut stack, value, limits, root.is_some())?;
             }
             Event::Decl(decl) => {
                 if let Some(enc) = decl.encoding() {
@@ -186,26 +259,47 @@ fn unreachable_empty() -> Result<(), DecodeError> {
     Err(DecodeError::Malformed("unexpected empty element event".into()))
 }
 
-fn push_text(stack: &mut [Element], value: &str, limits: &Limits, after_root: bool) -> Result<(), DecodeError> {
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn push_text<'a>(
+    stack: &mut [Element<'a>],
+    value: Cow<'a, str>,
+    limits: &Limits,
+    after_root: bool,
+) -> Result<(), DecodeError> {
     match stack.last_mut() {
+        // Indentation after a child element: not content.
+        Some(el) if !el.children.is_empty() && is_blank(&value) => Ok(()),
         Some(el) => {
             if el.text.len() + value.len() > limits.max_text {
                 return Err(DecodeError::LimitExceeded("text too long"));
             }
-            el.text.push_str(value);
+            if el.text.is_empty() {
+                el.text = value;
+            } else {
+                el.text.to_mut().push_str(&value);
+            }
             Ok(())
         }
         // White space around the root is allowed; anything else is not XML.
-        None if value.trim_matches([' ', '\t', '\r', '\n']).is_empty() => Ok(()),
+        None if is_blank(&value) => Ok(()),
         None if after_root => Err(DecodeError::Malformed("content after the root element".into())),
         None => Err(DecodeError::Malformed("text before the root element".into())),
     }
 }
 
-fn namespace(resolved: ResolveResult<'_>) -> Result<String, DecodeError> {
+fn namespace(resolved: ResolveResult<'_>) -> Result<Cow<'static, str>, DecodeError> {
     match resolved {
-        ResolveResult::Bound(ns) => Ok(std::str::from_utf8(ns.into_inner()).map_err(|_| DecodeError::NotUtf8)?.to_owned()),
-        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Bound(ns) => {
+            let bytes = ns.into_inner();
+            if let Some(known) = KNOWN_NAMESPACES.iter().find(|k| k.as_bytes() == bytes) {
+                return Ok(Cow::Borrowed(known));
+            }
+            Ok(Cow::Owned(std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?.to_owned()))
+        }
+        ResolveResult::Unbound => Ok(Cow::Borrowed("")),
         ResolveResult::Unknown(prefix) => Err(DecodeError::Malformed(format!(
             "undeclared namespace prefix {:?}",
             String::from_utf8_lossy(&prefix)
@@ -217,7 +311,7 @@ fn namespace(resolved: ResolveResult<'_>) -> Result<String, DecodeError> {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Result<Element, DecodeError> {
+    fn p(s: &str) -> Result<Element<'_>, DecodeError> {
         parse(s.as_bytes(), &Limits::default())
     }
 
@@ -246,6 +340,24 @@ mod tests {
         assert!(matches!(p(&long), Err(DecodeError::LimitExceeded(_))));
         let long = format!(r#"<a b="{}"/>"#, "x".repeat(70_000));
         assert!(matches!(p(&long), Err(DecodeError::LimitExceeded(_))));
+    }
+
+    #[test]
+    fn refuses_characters_xml_does_not_allow() {
+        assert_eq!(p("<a b=\"\t\">ok\t\n\u{10FFFF}</a>").unwrap().text, "ok\t\n\u{10FFFF}");
+        for bad in ["<a>\u{0}</a>", "<a>\u{1F}</a>", "<a>\u{FFFE}</a>", "<a>&#0;</a>", "<a b=\"\u{1}\"/>"] {
+            assert!(matches!(p(bad), Err(DecodeError::Malformed(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn indentation_is_not_content_and_text_borrows() {
+        let doc = "<a>\n  <b> x &amp; y </b>\n  <c>plain</c>\n</a>";
+        let a = p(doc).unwrap();
+        assert_eq!(a.text, "");
+        assert_eq!(a.children[0].text, " x & y ");
+        assert!(matches!(a.children[1].text, std::borrow::Cow::Borrowed("plain")));
+        assert!(matches!(a.children[1].name, std::borrow::Cow::Borrowed("c")));
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn decode_with(bytes: &[u8], limits: &dom::Limits) -> Result<Frame, FrameDec
     if child.ns != epp_proto::ns::EPP {
         return Err(DecodeError::UnexpectedElement { parent: "epp".into(), element: child.label() }.into());
     }
-    match child.name.as_str() {
+    match child.name.as_ref() {
         "hello" => command::decode_hello(child).map_err(Into::into),
         "command" => command::decode_command(child),
         "greeting" => response::decode_greeting(child).map(Frame::Greeting).map_err(Into::into),

@@ -8,21 +8,21 @@ use crate::error::DecodeError;
 /// the time [`Children::finish`] is called is an unexpected element.
 #[derive(Debug)]
 pub(crate) struct Children<'a> {
-    parent: &'a Element,
+    parent: &'a Element<'a>,
     pos: usize,
 }
 
 impl<'a> Children<'a> {
-    pub(crate) fn new(parent: &'a Element) -> Self {
+    pub(crate) fn new(parent: &'a Element<'a>) -> Self {
         Self { parent, pos: 0 }
     }
 
-    fn peek(&self) -> Option<&'a Element> {
+    fn peek(&self) -> Option<&'a Element<'a>> {
         self.parent.children.get(self.pos)
     }
 
     /// The next child if it is `{ns}name`.
-    pub(crate) fn optional(&mut self, ns: &str, name: &str) -> Option<&'a Element> {
+    pub(crate) fn optional(&mut self, ns: &str, name: &str) -> Option<&'a Element<'a>> {
         match self.peek() {
             Some(el) if el.is(ns, name) => {
                 self.pos += 1;
@@ -33,7 +33,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, which must be `{ns}name`.
-    pub(crate) fn required(&mut self, ns: &str, name: &str) -> Result<&'a Element, DecodeError> {
+    pub(crate) fn required(&mut self, ns: &str, name: &str) -> Result<&'a Element<'a>, DecodeError> {
         self.optional(ns, name).ok_or_else(|| match self.peek() {
             Some(other) => DecodeError::UnexpectedElement { parent: self.parent.label(), element: other.label() },
             None => DecodeError::MissingElement {
@@ -44,7 +44,7 @@ impl<'a> Children<'a> {
     }
 
     /// All consecutive children named `{ns}name` (`maxOccurs="unbounded"`), at most `max`.
-    pub(crate) fn many(&mut self, ns: &str, name: &str, max: usize) -> Result<Vec<&'a Element>, DecodeError> {
+    pub(crate) fn many(&mut self, ns: &str, name: &str, max: usize) -> Result<Vec<&'a Element<'a>>, DecodeError> {
         let mut out = Vec::new();
         while let Some(el) = self.optional(ns, name) {
             if out.len() == max {
@@ -59,7 +59,7 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, whatever it is.
-    pub(crate) fn next_any(&mut self) -> Option<&'a Element> {
+    pub(crate) fn next_any(&mut self) -> Option<&'a Element<'a>> {
         let el = self.peek()?;
         self.pos += 1;
         Some(el)
@@ -84,7 +84,7 @@ pub(crate) fn no_text(el: &Element) -> Result<(), DecodeError> {
 }
 
 /// A required attribute.
-pub(crate) fn attr<'a>(el: &'a Element, name: &'static str) -> Result<&'a str, DecodeError> {
+pub(crate) fn attr<'a>(el: &'a Element<'a>, name: &'static str) -> Result<&'a str, DecodeError> {
     el.attr(name).ok_or(DecodeError::MissingAttribute { element: el.label(), attribute: name })
 }
 

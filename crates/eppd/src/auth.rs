@@ -76,6 +76,7 @@ pub(crate) async fn login(
     login: &Login,
     source_ip: IpAddr,
     fingerprint: CertFingerprint,
+    not_after: Option<epp_proto::Timestamp>,
 ) -> Result<LoggedIn, SessionError> {
     check_options(login)?;
     let now = shared.clock.now();
@@ -207,6 +208,13 @@ pub(crate) async fn login(
             SessionError::Internal
         })?;
     info!(target: "eppd::audit", cl_id, %source_ip, %fingerprint, note, "login");
+    // The certificate expiry warnings need the pinned certificate's notAfter; a login with it
+    // is when the server learns it for certificates pinned by fingerprint alone.
+    if let Some(t) = not_after {
+        if let Err(e) = shared.db.set_cert_not_after(cl_id, &fingerprint, t).await {
+            warn!(error = %e, cl_id, "cannot record the client certificate's expiry");
+        }
+    }
     Ok(LoggedIn {
         cl_id: registrar.cl_id,
         obj_uris: login.obj_uris.clone(),
@@ -258,6 +266,11 @@ async fn fail(
 }
 
 async fn record(shared: &Shared, entry: LoginAuditEntry) {
+    if entry.outcome != LoginOutcome::Success {
+        for reason in entry.reason.split(',').filter(|r| !r.is_empty()) {
+            shared.metrics.login_failure(reason);
+        }
+    }
     if let Err(e) = shared.db.record_login(&entry).await {
         error!(error = %e, "cannot write login audit");
     }

@@ -39,6 +39,19 @@ pub struct Config {
     pub password: PasswordConfig,
     #[serde(default)]
     pub proxy: ProxyConfig,
+    /// Registry policy (TLDs, grace periods, …): `registry_core::Config`, see
+    /// `registry.example.toml` in `crates/registry-core`.
+    #[serde(default)]
+    pub registry: registry_core::Config,
+    #[serde(default)]
+    pub scheduler: SchedulerConfig,
+    #[serde(default)]
+    pub certificates: CertificateConfig,
+    /// The Prometheus listener; absent: no metrics are served.
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 impl Config {
@@ -92,6 +105,14 @@ impl Config {
             if t == 0 {
                 return bad("timeouts must be positive");
             }
+        }
+        if self.scheduler.interval_ms == 0 || self.certificates.check_interval_ms == 0 {
+            return bad(
+                "scheduler.interval_ms and certificates.check_interval_ms must be positive",
+            );
+        }
+        if self.registry.tlds.is_empty() {
+            return bad("registry.tlds needs at least one TLD");
         }
         if self.timeouts.suspension_poll_ms > 500 {
             return bad("timeouts.suspension_poll_ms must be at most 500 (suspension cuts sessions within 1 s)");
@@ -334,6 +355,111 @@ pub struct ProxyConfig {
     pub trusted: Vec<IpNet>,
 }
 
+/// The time-driven steps of the registry (transfer auto-approval, expiry, redemption, purge).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// How often due steps are looked for, in milliseconds. Default 60 000 (1 min). Every
+    /// frontend runs the scheduler; the store serializes them.
+    #[serde(default = "default_scheduler_ms")]
+    pub interval_ms: u64,
+}
+
+impl SchedulerConfig {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms)
+    }
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: default_scheduler_ms(),
+        }
+    }
+}
+
+fn default_scheduler_ms() -> u64 {
+    60_000
+}
+
+/// Warnings about pinned client certificates that are about to expire.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateConfig {
+    /// A pinned certificate expiring within this many days is reported: a poll message to its
+    /// registrar (once), a warning in the log and the `eppd_client_certs_expiring` gauge.
+    /// Default 30.
+    #[serde(default = "default_expiry_warning_days")]
+    pub expiry_warning_days: u32,
+    /// How often the check runs, in milliseconds. Default 86 400 000 (daily).
+    #[serde(default = "default_check_interval_ms")]
+    pub check_interval_ms: u64,
+}
+
+impl CertificateConfig {
+    pub fn check_interval(&self) -> Duration {
+        Duration::from_millis(self.check_interval_ms)
+    }
+}
+
+impl Default for CertificateConfig {
+    fn default() -> Self {
+        Self {
+            expiry_warning_days: default_expiry_warning_days(),
+            check_interval_ms: default_check_interval_ms(),
+        }
+    }
+}
+
+fn default_expiry_warning_days() -> u32 {
+    30
+}
+fn default_check_interval_ms() -> u64 {
+    86_400_000
+}
+
+/// The Prometheus text-format endpoint (`GET /metrics`), on its own listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the admin listener, e.g. `127.0.0.1:9700`. Keep it off public networks.
+    pub listen: SocketAddr,
+}
+
+/// Log output (always to standard error; `RUST_LOG` overrides `filter`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` (default) or `json` (one object per line).
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,eppd::command=warn`. Default `info`.
+    #[serde(default = "default_log_filter")]
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::default(),
+            filter: default_log_filter(),
+        }
+    }
+}
+
+fn default_log_filter() -> String {
+    "info".into()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +471,14 @@ mod tests {
         assert_eq!(c.timeouts.idle_ms, 600_000);
         assert_eq!(c.lockout.max_failures, 5);
         assert!(!c.proxy.trusted.is_empty());
+        assert_eq!(c.registry, registry_core::Config::default());
+        assert_eq!(c.scheduler.interval_ms, 60_000);
+        assert_eq!(c.certificates.expiry_warning_days, 30);
+        assert_eq!(
+            c.metrics.map(|m| m.listen),
+            Some(SocketAddr::from(([127, 0, 0, 1], 9700)))
+        );
+        assert_eq!(c.log.format, LogFormat::Human);
     }
 
     #[test]
@@ -363,6 +497,16 @@ mod tests {
         assert_eq!(c.timeouts.handshake_ms, 10_000);
         assert_eq!(c.limits.max_frame_len, epp_wire::DEFAULT_MAX_FRAME_LEN);
         assert_eq!(c.server.sv_id, "eppd");
+        assert!(c.metrics.is_none());
+        assert_eq!(c.registry.tlds, ["test"]);
+        let c = Config::from_toml(&format!(
+            "{minimal}\n[registry]\ntlds = [\"example\"]\n[log]\nformat = \"json\"\n"
+        ))
+        .expect("registry section");
+        assert_eq!(c.registry.tlds, ["example"]);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(Config::from_toml(&format!("{minimal}\n[registry]\ntld = [\"x\"]\n")).is_err());
+        assert!(Config::from_toml(&format!("{minimal}\n[log]\nformat = \"xml\"\n")).is_err());
         assert!(Config::from_toml(&format!("{minimal}\n[limits]\nmax_conections = 3\n")).is_err());
         assert!(Config::from_toml(&format!(
             "{minimal}\n[timeouts]\nsuspension_poll_ms = 900\n"

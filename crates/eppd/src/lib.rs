@@ -9,19 +9,27 @@
 //! [`handler`] (the dispatch seam), [`error`] (session errors and their result codes),
 //! [`live`] (live sessions and svTRIDs), [`password`] (argon2id), [`proxy`], [`tls`].
 
+pub mod app;
 pub mod auth;
+pub mod cert_info;
+pub mod cert_watch;
 pub mod config;
 pub mod core_handler;
+pub mod demo;
 pub mod error;
 pub mod handler;
 pub mod live;
+pub mod logging;
+pub mod metrics;
 pub mod password;
 pub mod proxy;
 pub mod server;
 pub mod session;
 pub mod tls;
 
+pub use app::{App, AppError};
 pub use config::Config;
 pub use error::SessionError;
 pub use handler::{CommandContext, CommandHandler, UnimplementedHandler};
+pub use metrics::Metrics;
 pub use server::{Server, ServerError, Shutdown};

@@ -1,13 +1,14 @@
-//! `eppd`: the EPP server binary. Subcommands: `serve --config FILE`.
+//! `eppd`: the EPP server binary. Subcommands: `serve --config FILE`, `check --config FILE`,
+//! `demo [--data DIR] [--listen ADDR:PORT] [--metrics ADDR:PORT]`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use eppd::{Config, Server, Shutdown, UnimplementedHandler};
-use registry_core::clock::SystemClock;
-use registry_store::Db;
+use eppd::config::{LogConfig, LogFormat};
+use eppd::demo::{DemoOptions, DEFAULT_DATA, DEFAULT_LISTEN};
+use eppd::{App, Config, Shutdown};
 use tracing::{error, info};
 
 #[derive(Debug, Parser)]
@@ -25,15 +26,30 @@ enum Cmd {
         #[arg(long, env = "EPPD_CONFIG")]
         config: PathBuf,
     },
+    /// Check a configuration file and the TLS files it names, then exit.
+    Check {
+        #[arg(long, env = "EPPD_CONFIG")]
+        config: PathBuf,
+    },
+    /// A complete demo registry on the loopback interface: development CA, certificates, a
+    /// registrar `demo`, an SQLite database and an epp-cli profile, all under --data.
+    Demo {
+        /// Directory for everything the demo creates; reused when run again.
+        #[arg(long, default_value = DEFAULT_DATA)]
+        data: PathBuf,
+        /// Where to listen for EPP (port 0: any free port, written to demo.json).
+        #[arg(long, default_value_t = DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Also serve Prometheus metrics here.
+        #[arg(long)]
+        metrics: Option<SocketAddr>,
+    },
 }
 
+/// Exit status for a configuration that cannot be used (EX_CONFIG).
+const EXIT_CONFIG: u8 = 78;
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -41,35 +57,78 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            error!(error = %e, "cannot start the runtime");
+            eprintln!("eppd: cannot start the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Cmd::Serve { config } => serve(config).await,
+    match cli.command {
+        Cmd::Serve { config: path } => {
+            let Some(config) = load(&path) else {
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            eppd::logging::init(&config.log);
+            match runtime.block_on(serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    error!(error = %e, "eppd failed");
+                    eprintln!("eppd: {}: {e}", path.display());
+                    match e {
+                        eppd::AppError::Tls(_) => ExitCode::from(EXIT_CONFIG),
+                        _ => ExitCode::FAILURE,
+                    }
+                }
+            }
         }
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            error!(error = %e, "eppd failed");
-            ExitCode::FAILURE
+        Cmd::Check { config: path } => {
+            let Some(config) = load(&path) else {
+                return ExitCode::from(EXIT_CONFIG);
+            };
+            if let Err(e) = eppd::tls::server_config(&config.tls) {
+                eprintln!("eppd: {}: TLS files: {e}", path.display());
+                return ExitCode::from(EXIT_CONFIG);
+            }
+            println!("{}: OK", path.display());
+            ExitCode::SUCCESS
+        }
+        Cmd::Demo {
+            data,
+            listen,
+            metrics,
+        } => {
+            eppd::logging::init(&LogConfig {
+                format: LogFormat::Human,
+                filter: "info,eppd::command=warn".into(),
+            });
+            let shutdown = on_signal(&runtime);
+            let opts = DemoOptions {
+                data,
+                listen,
+                metrics,
+            };
+            match runtime.block_on(eppd::demo::run(opts, shutdown)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("eppd demo: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }
 
-async fn serve(path: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::load(&path)?;
-    let db = Db::connect(&config.database.url, config.database.max_connections).await?;
-    let server = Server::bind(
-        config,
-        db.clone(),
-        Arc::new(UnimplementedHandler),
-        Arc::new(SystemClock),
-    )
-    .await?;
-    info!(addrs = ?server.local_addrs(), "listening");
+/// Loads the configuration, printing what is wrong with it (file name included).
+fn load(path: &std::path::Path) -> Option<Config> {
+    match Config::load(path) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("eppd: {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), eppd::AppError> {
+    let app = App::start(config).await?;
     let shutdown = Shutdown::new();
     let trigger = shutdown.clone();
     tokio::spawn(async move {
@@ -77,9 +136,18 @@ async fn serve(path: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
         info!("signal received: shutting down");
         trigger.trigger();
     });
-    server.run(shutdown).await?;
-    db.close().await;
-    Ok(())
+    app.run(shutdown).await
+}
+
+fn on_signal(runtime: &tokio::runtime::Runtime) -> Shutdown {
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    runtime.spawn(async move {
+        wait_for_signal().await;
+        info!("signal received: shutting down");
+        trigger.trigger();
+    });
+    shutdown
 }
 
 async fn wait_for_signal() {

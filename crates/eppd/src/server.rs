@@ -18,6 +18,7 @@ use tracing::{debug, error, info, warn};
 use crate::config::Config;
 use crate::handler::CommandHandler;
 use crate::live::{KillReason, LiveSessions, SvTridSource};
+use crate::metrics::Metrics;
 use crate::password::{PasswordError, PasswordPool};
 use crate::proxy::{self, ProxiedSource};
 use crate::session::{self, Peer};
@@ -86,6 +87,7 @@ pub(crate) struct Shared {
     pub live: Arc<LiveSessions>,
     pub passwords: PasswordPool,
     pub sv_trids: SvTridSource,
+    pub metrics: Arc<Metrics>,
     /// Lowercased.
     pub blacklist: HashSet<String>,
 }
@@ -122,6 +124,17 @@ impl Server {
         handler: Arc<dyn CommandHandler>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ServerError> {
+        Self::bind_with_metrics(config, db, handler, clock, Arc::new(Metrics::new())).await
+    }
+
+    /// [`Server::bind`], counting into `metrics`.
+    pub async fn bind_with_metrics(
+        config: Config,
+        db: Db,
+        handler: Arc<dyn CommandHandler>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, ServerError> {
         let tls = tls::server_config(&config.tls)?;
         let instance = db
             .register_frontend(&config.server.instance_label, clock.now())
@@ -157,6 +170,7 @@ impl Server {
             live: Arc::new(LiveSessions::default()),
             passwords,
             sv_trids,
+            metrics,
             blacklist,
         });
         Ok(Self {
@@ -164,6 +178,11 @@ impl Server {
             acceptor: TlsAcceptor::from(tls),
             shared,
         })
+    }
+
+    /// The metrics this server counts into.
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.shared.metrics)
     }
 
     /// The addresses actually bound (useful with port 0).
@@ -307,6 +326,7 @@ async fn connection(
         return;
     };
     let fingerprint = tls::fingerprint(leaf);
+    let not_after = crate::cert_info::not_after(leaf.as_ref());
     let source_ip = registry_core::registrar::normalise_ip(source.ip());
     debug!(%peer, %source_ip, %fingerprint, "TLS session established");
     session::run(
@@ -314,6 +334,7 @@ async fn connection(
         Peer {
             source_ip,
             fingerprint,
+            not_after,
         },
         shared,
         stop,

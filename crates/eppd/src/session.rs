@@ -32,6 +32,8 @@ const KEEP_BUFFER: usize = 16 * 1024;
 pub(crate) struct Peer {
     pub source_ip: IpAddr,
     pub fingerprint: CertFingerprint,
+    /// When the client certificate expires, if it could be read.
+    pub not_after: Option<epp_proto::Timestamp>,
 }
 
 /// The greeting (RFC 5730 section 2.4): what this server serves, and its data collection
@@ -82,6 +84,7 @@ pub(crate) async fn run<S>(stream: S, peer: Peer, shared: Arc<Shared>, stop: wat
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    let _open = shared.metrics.session_opened();
     let mut s = Session {
         stream,
         shared,
@@ -175,6 +178,7 @@ where
                     login,
                     self.peer.source_ip,
                     self.peer.fingerprint,
+                    self.peer.not_after,
                 )
                 .await
                 {
@@ -329,6 +333,7 @@ where
             .as_ref()
             .map(ClTrid::as_str)
             .unwrap_or("");
+        self.shared.metrics.command(name, code.code(), took);
         let object = name.split_once(':').map_or("", |(o, _)| o);
         info!(
             target: "eppd::command",

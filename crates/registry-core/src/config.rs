@@ -42,6 +42,72 @@ pub struct Config {
     /// Whether an expired domain renews itself for one year (`true`) or is deleted into
     /// redemption (`false`). Default `true`.
     pub auto_renew: bool,
+    /// Registry lock requests and their confirmation codes.
+    pub lock: LockConfig,
+    /// How the registry sends e-mail (lock confirmation codes and outcomes).
+    pub mail: MailConfig,
+}
+
+/// Registry lock (`[lock]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockConfig {
+    /// How long a confirmation code stays valid (hours). Default 24.
+    pub code_ttl_hours: u32,
+    /// Wrong codes allowed per request; the request fails at this many. Default 3.
+    pub max_attempts: u32,
+}
+
+impl Default for LockConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl_hours: 24,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailChannel {
+    /// Written to the log (target `registry_core::mail`), for development. Codes appear in
+    /// the log: never use this in production.
+    Log,
+    /// Plain SMTP to `smtp_relay` (a relay on the host or the local network).
+    Smtp,
+}
+
+/// Outgoing e-mail (`[mail]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// `log` or `smtp`. Default `log`.
+    pub channel: MailChannel,
+    /// `host:port` of the SMTP relay (plain SMTP, no authentication). Default
+    /// `127.0.0.1:25`.
+    pub smtp_relay: String,
+    /// The sender address. Default `registry-lock@localhost`.
+    pub from: String,
+    /// Seconds to wait for the relay before an attempt counts as failed. Default 30.
+    pub timeout_secs: u32,
+    /// First retry delay after a failed send (seconds); doubles each attempt. Default 60.
+    pub retry_base_secs: u32,
+    /// Longest retry delay (seconds). Default 3600.
+    pub retry_max_secs: u32,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            channel: MailChannel::Log,
+            smtp_relay: "127.0.0.1:25".to_owned(),
+            from: "registry-lock@localhost".to_owned(),
+            timeout_secs: 30,
+            retry_base_secs: 60,
+            retry_max_secs: 3600,
+        }
+    }
 }
 
 impl Default for Config {
@@ -63,6 +129,8 @@ impl Default for Config {
             pending_delete_days: 5,
             transfer_auto_approve_days: 5,
             auto_renew: true,
+            lock: LockConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -83,5 +151,37 @@ impl Config {
         self.tlds
             .iter()
             .any(|t| name == t || name.ends_with(&format!(".{t}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The commented example shipped with the crate parses, and says what the defaults say
+    /// (except where it shows a non-default value on purpose).
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../registry.example.toml");
+        let cfg: Config = toml::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cfg.tlds, vec!["test".to_owned(), "co.test".to_owned()]);
+        assert_eq!(cfg.mail.channel, MailChannel::Smtp);
+        assert_eq!(cfg.mail.smtp_relay, "127.0.0.1:25");
+        let mut expected = Config {
+            tlds: cfg.tlds.clone(),
+            ..Config::default()
+        };
+        expected.mail.channel = MailChannel::Smtp;
+        expected.mail.from = cfg.mail.from.clone();
+        assert_eq!(cfg, expected);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("tld = [\"test\"]").is_err());
+        assert!(toml::from_str::<Config>("[lock]\nmax_attempt = 3").is_err());
+        assert!(toml::from_str::<Config>("[mail]\nchannel = \"carrier-pigeon\"").is_err());
+        let empty: Config = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(empty, Config::default());
     }
 }

@@ -17,6 +17,7 @@ use epp_proto::domain::{
     DomainInfoData, DomainRenew, DomainRenewData, DomainStatus as DS, DomainTransfer, DomainUpdate,
     HostsFilter, NameServers,
 };
+use epp_proto::ext::registry_lock::RegistryLockCommand;
 use epp_proto::ext::rgp::{RgpInfoData, RgpStatus, RgpUpdData, RgpUpdate};
 use epp_proto::ext::sec_dns::{DsOrKeyData, SecDnsCreate, SecDnsInfoData, SecDnsRem, SecDnsUpdate};
 use epp_proto::ext::ResponseExtension;
@@ -357,6 +358,8 @@ impl<S: Store> Registry<S> {
             }],
             rgp: None,
             transfer: None,
+            restore_report: None,
+            registry_lock: None,
         };
         d.id = tx.domain_insert(&d, self.next_due_domain(&d)).await?;
         self.record(
@@ -630,11 +633,22 @@ impl<S: Store> Registry<S> {
         u: &DomainUpdate,
         sec: Option<&SecDnsUpdate>,
         rgp: Option<&RgpUpdate>,
+        lock: Option<&RegistryLockCommand>,
     ) -> Result<Outcome, CoreError> {
         let mut tx = self.store.begin(true).await?;
         let d = self.load_domain_w(&mut tx, who, u.name.as_str()).await?;
         if !Self::is_sponsor(who, &d.cl_id) {
             return Err(CoreError::Authorization("not the sponsoring registrar"));
+        }
+        if let Some(l) = lock {
+            // A lock request is accepted while the domain is locked: it is how an unlock is
+            // asked for. It changes nothing until it is verified out of band.
+            if !u.add.is_empty() || !u.rem.is_empty() || u.chg.is_some() || sec.is_some() || rgp.is_some() {
+                return Err(CoreError::Policy("lock request must be alone"));
+            }
+            let req = self.file_lock_request(&mut tx, who, &d, l).await?;
+            tx.commit().await?;
+            return Self::lock_request_outcome(&req);
         }
         if let Some(r) = rgp {
             let out = self.domain_restore(&mut tx, who, u, sec, r, d).await?;
@@ -817,6 +831,16 @@ impl<S: Store> Registry<S> {
                     return Err(CoreError::Policy("restore report times"));
                 }
                 tracing::info!(domain = %d.name, reason = %rep.res_reason, "restore report received");
+                after.restore_report = Some(RestoreReportRec {
+                    received: who.now,
+                    pre_data: rep.pre_data.clone(),
+                    post_data: rep.post_data.clone(),
+                    del_time: rep.del_time,
+                    res_time: rep.res_time,
+                    res_reason: rep.res_reason.clone(),
+                    statements: rep.statements.clone(),
+                    other: rep.other.clone(),
+                });
                 after.rgp = None;
                 remove_status(&mut after.statuses, DS::PendingDelete.as_str());
                 while after.ex_date <= who.now {

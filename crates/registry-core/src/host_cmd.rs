@@ -4,7 +4,8 @@
 //! sponsored by the same registrar (2201), and it needs at least one address (2003 on
 //! create, 2306 when an update would leave none). An external host may have no address
 //! (2306). Loopback, unspecified, link-local, multicast and mapped addresses are refused
-//! (2306). A linked host cannot be deleted (2305). A rename follows the same rules for the
+//! (2306). A linked host cannot be deleted (2305). No new subordinate host (create, or rename
+//! into the domain) under a domain with serverUpdateProhibited or a registry lock (2304). A rename follows the same rules for the
 //! new name; the domains using the host follow it (the journal gets their new delegation).
 
 use std::net::IpAddr;
@@ -104,6 +105,12 @@ impl<S: Store> Registry<S> {
         }
         if d.has(epp_proto::domain::DomainStatus::PendingDelete) {
             return Err(CoreError::StatusProhibits("superordinate pendingDelete"));
+        }
+        // New glue under a locked domain would change its delegation around the lock.
+        if d.has(epp_proto::domain::DomainStatus::ServerUpdateProhibited)
+            || d.registry_lock.as_ref().is_some_and(LockRec::in_force)
+        {
+            return Err(CoreError::StatusProhibits("superordinate update locked"));
         }
         Ok(Some(sup))
     }

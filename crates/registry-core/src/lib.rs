@@ -14,6 +14,8 @@ mod domain_cmd;
 pub mod error;
 mod host_cmd;
 mod lifecycle;
+mod lock;
+pub mod mail;
 pub mod model;
 pub mod policy;
 pub mod registrar;
@@ -22,5 +24,7 @@ pub mod store;
 
 pub use config::Config;
 pub use error::CoreError;
+pub use lock::VerifyOutcome;
+pub use mail::{MailError, Mailer};
 pub use registry::{Actor, ObjectRef, Outcome, Registry};
 pub use store::{Store, StoreError, StoreTx};

@@ -25,6 +25,8 @@ pub(crate) enum Step {
     RedemptionEnd,
     RestoreLapse,
     Purge,
+    /// A timed unlock is over: the registry lock comes back.
+    Relock,
 }
 
 impl<S: Store> Registry<S> {
@@ -43,6 +45,9 @@ impl<S: Store> Registry<S> {
                     RgpState::PendingDelete => Step::Purge,
                 },
             )),
+        }
+        if let Some(t) = d.registry_lock.as_ref().and_then(|l| l.relock_at) {
+            c.push((t, Step::Relock));
         }
         c.into_iter().min_by_key(|(t, _)| *t)
     }
@@ -132,6 +137,15 @@ impl<S: Store> Registry<S> {
                 Ok("rgp:restoreLapsed")
             }
             Step::Purge => Ok("rgp:purge"),
+            Step::Relock => {
+                let added = Self::lock_domain_statuses(d);
+                if let Some(l) = d.registry_lock.as_mut() {
+                    l.added = added;
+                    l.since = at;
+                    l.relock_at = None;
+                }
+                Ok("lock:relocked")
+            }
         }
     }
 
@@ -174,6 +188,12 @@ impl<S: Store> Registry<S> {
             }
             let before = d.clone();
             let op = self.apply_step(&mut d, step, at)?;
+            if step == Step::Relock {
+                let hosts = self.lock_hosts(tx, &who, &d.name, op).await?;
+                if let Some(l) = d.registry_lock.as_mut() {
+                    l.hosts = hosts;
+                }
+            }
             self.save_domain(tx, &who, op, &before, &d).await?;
             match step {
                 Step::AutoApprove => {
@@ -189,6 +209,14 @@ impl<S: Store> Registry<S> {
                             .await?;
                         self.notify(tx, &t.ac_id, at, msg, Some(payload)).await?;
                     }
+                }
+                Step::Relock => {
+                    let msg = format!(
+                        "Registry lock of {}: the timed unlock ended; the domain is locked again.",
+                        d.name
+                    );
+                    let req = d.registry_lock.as_ref().map(|l| l.request_id);
+                    self.lock_notice(tx, &d.cl_id.clone(), req, at, msg).await?;
                 }
                 Step::Expire if !self.cfg.auto_renew => {
                     let msg = format!(

@@ -144,6 +144,144 @@ pub struct Domain {
     pub grace: Vec<GraceRec>,
     pub rgp: Option<RgpRec>,
     pub transfer: Option<TransferRec>,
+    /// The last restore report (RFC 3915 section 4.2.5) received for this domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_report: Option<RestoreReportRec>,
+    /// The registry lock, when one is applied (or released for a while).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_lock: Option<LockRec>,
+}
+
+/// A restore report as received, kept with the domain (and so in its history).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReportRec {
+    pub received: Timestamp,
+    pub pre_data: String,
+    pub post_data: String,
+    pub del_time: Timestamp,
+    pub res_time: Timestamp,
+    pub res_reason: String,
+    pub statements: [String; 2],
+    #[serde(default)]
+    pub other: Option<String>,
+}
+
+/// The statuses a registry lock added to one subordinate host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostLockRec {
+    pub host: String,
+    pub added: Vec<String>,
+}
+
+/// A registry lock on a domain. It records exactly which server statuses it added, so that
+/// releasing it removes those and leaves statuses set by other means alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRec {
+    /// The request that applied (or last reapplied) the lock.
+    pub request_id: i64,
+    pub since: Timestamp,
+    /// Domain statuses the lock added.
+    pub added: Vec<String>,
+    /// Host statuses the lock added, per subordinate host.
+    pub hosts: Vec<HostLockRec>,
+    /// During a timed unlock: when the registry locks the domain again. While set, the lock
+    /// is released (`added` and `hosts` are empty).
+    #[serde(default)]
+    pub relock_at: Option<Timestamp>,
+}
+
+impl LockRec {
+    /// Whether the lock is in force (not released for a timed unlock).
+    pub fn in_force(&self) -> bool {
+        self.relock_at.is_none()
+    }
+}
+
+/// The server statuses a registry lock puts on a domain.
+pub const LOCK_DOMAIN_STATUSES: [&str; 3] = [
+    "serverUpdateProhibited",
+    "serverDeleteProhibited",
+    "serverTransferProhibited",
+];
+
+/// The server statuses a registry lock puts on the domain's subordinate hosts.
+pub const LOCK_HOST_STATUSES: [&str; 2] = ["serverUpdateProhibited", "serverDeleteProhibited"];
+
+/// A registrar's designated lock contact: the person the registry calls back to verify a
+/// lock or unlock request, and who receives its confirmation codes by e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockContact {
+    pub cl_id: String,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// A lock or unlock request and its verification state. The code itself is never stored:
+/// only `SHA-256(salt ‖ code)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRequest {
+    /// Set by the store.
+    #[serde(skip)]
+    pub id: i64,
+    pub domain: String,
+    /// The sponsoring registrar the request is for.
+    pub cl_id: String,
+    /// `lock` or `unlock`.
+    pub op: String,
+    /// A timed unlock's length.
+    #[serde(default)]
+    pub unlock_secs: Option<u32>,
+    /// `epp_proto::ext::registry_lock::LockRequestState` token.
+    pub state: String,
+    /// Who asked: the registrar's clID, or `operator:NAME`.
+    pub requested_by: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+    #[serde(default)]
+    pub code_sent: Option<Timestamp>,
+    pub attempts: u32,
+    #[serde(default)]
+    pub closed: Option<Timestamp>,
+    /// Why it ended, when it did not apply (operator's reason, "expired", …).
+    #[serde(default)]
+    pub outcome_note: Option<String>,
+    /// Hex salt and hex `SHA-256(salt ‖ code)`.
+    pub code_salt: String,
+    pub code_hash: String,
+}
+
+impl LockRequest {
+    /// The request without its code hash, for history rows and listings.
+    pub fn summary(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(m) = v.as_object_mut() {
+            m.remove("code_salt");
+            m.remove("code_hash");
+            m.insert("id".into(), self.id.into());
+        }
+        v
+    }
+}
+
+/// One e-mail in the outbox. Mail is written in the transaction that decides to send it and
+/// sent later by the mail worker, so sending never holds a database transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    /// Set by the store.
+    pub id: i64,
+    /// `lockCode` (carries a confirmation code; cancelled when its request ends) or `notice`.
+    pub kind: String,
+    pub lock_request_id: Option<i64>,
+    pub recipient: String,
+    pub subject: String,
+    /// Emptied once sent (a code must not linger in the database).
+    pub body: String,
+    pub created: Timestamp,
+    pub next_attempt: Timestamp,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent: Option<Timestamp>,
 }
 
 /// A host (RFC 5732).

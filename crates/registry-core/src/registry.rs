@@ -155,15 +155,19 @@ impl<S: Store> Registry<S> {
         let mut sec_create = None;
         let mut sec_update = None;
         let mut rgp = None;
+        let mut lock = None;
         for ext in &cmd.extensions {
             match ext {
                 X::SecDnsCreate(c) => sec_create = Some(c),
                 X::SecDnsUpdate(u) => sec_update = Some(u),
                 X::RgpUpdate(r) => rgp = Some(r),
+                X::RegistryLock(l) => lock = Some(l),
             }
         }
         let allowed = match &cmd.command {
-            Command::Domain(D::Create(_)) => sec_update.is_none() && rgp.is_none(),
+            Command::Domain(D::Create(_)) => {
+                sec_update.is_none() && rgp.is_none() && lock.is_none()
+            }
             Command::Domain(D::Update(_)) => sec_create.is_none(),
             _ => cmd.extensions.is_empty(),
         };
@@ -181,7 +185,7 @@ impl<S: Store> Registry<S> {
                 D::Delete(n) => self.domain_delete(who, n).await,
                 D::Renew(r) => self.domain_renew(who, r).await,
                 D::Transfer(t) => self.domain_transfer(who, t).await,
-                D::Update(u) => self.domain_update(who, u, sec_update, rgp).await,
+                D::Update(u) => self.domain_update(who, u, sec_update, rgp, lock).await,
             },
             Command::Host(h) => match h {
                 H::Check(names) => self.host_check(names).await,
@@ -549,6 +553,59 @@ impl<S: Store> Registry<S> {
         Ok(())
     }
 
+    /// Registry-initiated delete (an operator's action, e.g. on a court order): the domain
+    /// leaves the zone and enters redemption (`purge_now`: is removed at once, with its
+    /// subordinate hosts), whatever client statuses it has; a pending transfer is cancelled.
+    /// Refused (2304) while serverDeleteProhibited is set (a registry lock sets it: release
+    /// the lock or remove the status first) or when the domain is already pendingDelete.
+    /// The sponsor gets a poll message with `reason`.
+    pub async fn registry_delete_domain(
+        &self,
+        operator: &str,
+        name: &str,
+        reason: &str,
+        purge_now: bool,
+    ) -> Result<(), CoreError> {
+        use epp_proto::domain::DomainStatus as DS;
+        let who = self.operator_who(operator);
+        let mut tx = self.store.begin(true).await?;
+        let d = self.load_domain_w(&mut tx, &who, name).await?;
+        if d.has(DS::ServerDeleteProhibited) {
+            return Err(CoreError::StatusProhibits("serverDeleteProhibited"));
+        }
+        if d.has(DS::PendingDelete) {
+            return Err(CoreError::StatusProhibits("pendingDelete"));
+        }
+        let mut after = d.clone();
+        if let Some(tr) = d.transfer.as_ref().filter(|t| t.is_pending()) {
+            let gaining = tr.re_id.clone();
+            Self::end_transfer(&mut after.transfer, &mut after.statuses, "serverCancelled", who.now);
+            let msg = format!("Transfer of {} cancelled: the registry deleted the domain.", d.name);
+            let payload = after.transfer.clone().map(|transfer| PollPayload::DomainTransfer {
+                name: d.name.clone(),
+                transfer,
+            });
+            self.notify(&mut tx, &gaining, who.now, msg, payload).await?;
+        }
+        let msg = format!("Domain {} was deleted by the registry: {reason}", d.name);
+        if purge_now {
+            self.purge_domain(&mut tx, &who, &after, "registry:purge").await?;
+        } else {
+            add_status(&mut after.statuses, DS::PendingDelete.as_str());
+            after.grace.clear();
+            after.rgp = Some(RgpRec {
+                state: RgpState::RedemptionPeriod,
+                until: who.now + Self::days(self.cfg.redemption_days),
+            });
+            after.up_id = Some(who.cl_id.clone());
+            after.up_date = Some(who.now);
+            self.save_domain(&mut tx, &who, "registry:delete", &d, &after).await?;
+        }
+        self.notify(&mut tx, &d.cl_id, who.now, msg, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The history of one object (`domain`, `host` or `contact`), oldest first.
     pub async fn history(&self, object: &ObjectRef) -> Result<Vec<HistoryEntry>, CoreError> {
         let (t, k) = match object {
@@ -576,6 +633,12 @@ impl<S: Store> Registry<S> {
             match self.run_due_contact(&id, now).await {
                 Ok(()) => done += 1,
                 Err(e) => tracing::error!(contact = %id, error = %e, "scheduled step failed"),
+            }
+        }
+        for id in self.store.due_lock_requests(now, BATCH).await? {
+            match self.expire_lock_request(id, now).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::error!(lock_request = id, error = %e, "scheduled step failed"),
             }
         }
         Ok(done)

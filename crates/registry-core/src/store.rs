@@ -13,7 +13,10 @@ use std::future::Future;
 
 use epp_proto::Timestamp;
 
-use crate::model::{Contact, Domain, HistoryEntry, Host, JournalEntry, PollMessage};
+use crate::model::{
+    Contact, Domain, HistoryEntry, Host, JournalEntry, LockContact, LockRequest, OutboxMail,
+    PollMessage,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -64,6 +67,34 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> impl Future<Output = StoreResult<Vec<JournalEntry>>> + Send;
+
+    /// Ids of open lock requests (code not sent or pending verification) whose code expired
+    /// at or before `now`.
+    fn due_lock_requests(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<i64>>> + Send;
+
+    /// Lock requests, newest first: only open ones, or all.
+    fn lock_requests(
+        &self,
+        open_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<LockRequest>>> + Send;
+
+    /// Unsent mail due at or before `now`, oldest first.
+    fn outbox_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxMail>>> + Send;
+
+    /// The mail of one lock request, oldest first.
+    fn outbox_for_request(
+        &self,
+        request_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxMail>>> + Send;
 }
 
 /// One transaction. Dropping it without [`StoreTx::commit`] rolls it back.
@@ -143,4 +174,48 @@ pub trait StoreTx: Send {
     // Audit and zone.
     fn history_append(&mut self, h: &HistoryEntry) -> impl Future<Output = StoreResult<()>> + Send;
     fn journal_append(&mut self, j: &JournalEntry) -> impl Future<Output = StoreResult<()>> + Send;
+
+    // Registry lock.
+    fn lock_contact(
+        &mut self,
+        cl_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<LockContact>>> + Send;
+    fn lock_request_insert(
+        &mut self,
+        r: &LockRequest,
+    ) -> impl Future<Output = StoreResult<i64>> + Send;
+    fn lock_request_get(
+        &mut self,
+        id: i64,
+        lock: bool,
+    ) -> impl Future<Output = StoreResult<Option<LockRequest>>> + Send;
+    fn lock_request_update(&mut self, r: &LockRequest)
+        -> impl Future<Output = StoreResult<()>> + Send;
+    /// The open request of a domain, if any.
+    fn lock_request_open(
+        &mut self,
+        domain: &str,
+    ) -> impl Future<Output = StoreResult<Option<LockRequest>>> + Send;
+
+    // Mail outbox.
+    fn outbox_push(&mut self, m: &OutboxMail) -> impl Future<Output = StoreResult<i64>> + Send;
+    /// Takes mail `id` for sending if it is still unsent and due at `expected_next`, moving
+    /// its next attempt to `lease_until` (so a second worker leaves it alone).
+    fn outbox_claim(
+        &mut self,
+        id: i64,
+        expected_next: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Records the outcome of one attempt: sent (the body is emptied), or failed with the
+    /// next attempt time.
+    fn outbox_result(
+        &mut self,
+        m: &OutboxMail,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Drops the unsent code mail of a lock request that ended.
+    fn outbox_cancel_codes(
+        &mut self,
+        request_id: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

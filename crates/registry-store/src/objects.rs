@@ -10,7 +10,10 @@
 //! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries.
 
 use epp_proto::Timestamp;
-use registry_core::model::{Contact, Domain, HistoryEntry, Host, JournalEntry, PollMessage};
+use registry_core::model::{
+    Contact, Domain, HistoryEntry, Host, JournalEntry, LockContact, LockRequest, OutboxMail,
+    PollMessage,
+};
 use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
 use sqlx::Row;
 
@@ -452,23 +455,31 @@ pub enum SqlTx {
 
 macro_rules! on_tx {
     ($self:ident, $f:ident ( $($a:expr),* )) => {
+        on_tx!($self, sq, pg, $f($($a),*))
+    };
+    ($self:ident, $s:ident, $p:ident, $f:ident ( $($a:expr),* )) => {
         match $self {
-            SqlTx::Sqlite(t) => sq::$f(&mut **t, $($a),*).await,
-            SqlTx::Postgres(t) => pg::$f(&mut **t, $($a),*).await,
+            SqlTx::Sqlite(t) => $s::$f(&mut **t, $($a),*).await,
+            SqlTx::Postgres(t) => $p::$f(&mut **t, $($a),*).await,
         }
     };
 }
 
+use crate::lock::{pg as lpg, sq as lsq};
+
 macro_rules! on_pool {
     ($self:ident, $f:ident ( $($a:expr),* )) => {
+        on_pool!($self, sq, pg, $f($($a),*))
+    };
+    ($self:ident, $s:ident, $p:ident, $f:ident ( $($a:expr),* )) => {
         match &$self.db {
             Db::Sqlite(p) => {
                 let mut c = p.acquire().await.map_err(map_err)?;
-                sq::$f(&mut c, $($a),*).await
+                $s::$f(&mut c, $($a),*).await
             }
             Db::Postgres(p) => {
                 let mut c = p.acquire().await.map_err(map_err)?;
-                pg::$f(&mut c, $($a),*).await
+                $p::$f(&mut c, $($a),*).await
             }
         }
     };
@@ -505,6 +516,34 @@ impl Store for SqlStore {
 
     async fn journal_since(&self, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {
         on_pool!(self, journal_since(after, limit))
+    }
+
+    async fn due_lock_requests(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<i64>> {
+        on_pool!(self, lsq, lpg, due_lock_requests(now, limit))
+    }
+
+    async fn lock_requests(&self, open_only: bool, limit: u32) -> StoreResult<Vec<LockRequest>> {
+        on_pool!(self, lsq, lpg, lock_requests(open_only, limit))
+    }
+
+    async fn outbox_due(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMail>> {
+        on_pool!(self, lsq, lpg, outbox_due(now, limit))
+    }
+
+    async fn outbox_for_request(&self, request_id: i64) -> StoreResult<Vec<OutboxMail>> {
+        on_pool!(self, lsq, lpg, outbox_for_request(request_id))
+    }
+}
+
+impl SqlStore {
+    /// Sets (or replaces) a registrar's designated lock contact.
+    pub async fn set_lock_contact(&self, contact: &LockContact, now: Timestamp) -> StoreResult<()> {
+        on_pool!(self, lsq, lpg, set_lock_contact(contact, now))
+    }
+
+    /// A registrar's designated lock contact.
+    pub async fn lock_contact(&self, cl_id: &str) -> StoreResult<Option<LockContact>> {
+        on_pool!(self, lsq, lpg, lock_contact(cl_id))
     }
 }
 
@@ -583,5 +622,37 @@ impl StoreTx for SqlTx {
     }
     async fn journal_append(&mut self, j: &JournalEntry) -> StoreResult<()> {
         on_tx!(self, journal_append(j))
+    }
+    async fn lock_contact(&mut self, cl_id: &str) -> StoreResult<Option<LockContact>> {
+        on_tx!(self, lsq, lpg, lock_contact(cl_id))
+    }
+    async fn lock_request_insert(&mut self, r: &LockRequest) -> StoreResult<i64> {
+        on_tx!(self, lsq, lpg, lock_request_insert(r))
+    }
+    async fn lock_request_get(&mut self, id: i64, lock: bool) -> StoreResult<Option<LockRequest>> {
+        on_tx!(self, lsq, lpg, lock_request_get(id, lock))
+    }
+    async fn lock_request_update(&mut self, r: &LockRequest) -> StoreResult<()> {
+        on_tx!(self, lsq, lpg, lock_request_update(r))
+    }
+    async fn lock_request_open(&mut self, domain: &str) -> StoreResult<Option<LockRequest>> {
+        on_tx!(self, lsq, lpg, lock_request_open(domain))
+    }
+    async fn outbox_push(&mut self, m: &OutboxMail) -> StoreResult<i64> {
+        on_tx!(self, lsq, lpg, outbox_push(m))
+    }
+    async fn outbox_claim(
+        &mut self,
+        id: i64,
+        expected_next: Timestamp,
+        lease_until: Timestamp,
+    ) -> StoreResult<bool> {
+        on_tx!(self, lsq, lpg, outbox_claim(id, expected_next, lease_until))
+    }
+    async fn outbox_result(&mut self, m: &OutboxMail) -> StoreResult<()> {
+        on_tx!(self, lsq, lpg, outbox_result(m))
+    }
+    async fn outbox_cancel_codes(&mut self, request_id: i64) -> StoreResult<()> {
+        on_tx!(self, lsq, lpg, outbox_cancel_codes(request_id))
     }
 }

@@ -57,6 +57,10 @@ battery!(
     dnssec,
     concurrent_creates_one_wins,
     concurrent_updates_serialize,
+    host_status_command_matrix,
+    contact_status_command_matrix,
+    restore_report_is_stored,
+    registry_delete,
 );
 
 const A: &str = "registrarA";
@@ -1501,4 +1505,357 @@ async fn concurrent_updates_serialize(env: &Env) {
         .await
         .unwrap();
     assert_eq!(h.len(), 5);
+}
+
+async fn host_status_command_matrix(env: &Env) {
+    use HostStatus as S;
+    env.setup_domain(A, "hm.test").await;
+    let statuses = [
+        S::ClientUpdateProhibited,
+        S::ServerUpdateProhibited,
+        S::ClientDeleteProhibited,
+        S::ServerDeleteProhibited,
+        S::Linked,
+    ];
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Cmd {
+        Update,
+        Delete,
+    }
+    for (i, st) in statuses.iter().enumerate() {
+        for cmd in [Cmd::Update, Cmd::Delete] {
+            let name = format!("h{i}{}.hm.test", format!("{cmd:?}").to_lowercase());
+            assert_eq!(env.code(A, create_host(&name, &["192.0.2.1"])).await, 1000);
+            match st {
+                S::Linked => {
+                    let mut u = domain_update("hm.test");
+                    u.add.ns = Some(NameServers::HostObj(vec![hn(&name)]));
+                    assert_eq!(env.code(A, upd(u)).await, 1000);
+                }
+                s if s.is_client_settable() => {
+                    let u = HostUpdate {
+                        name: hn(&name),
+                        add: HostAddRem {
+                            addrs: vec![],
+                            statuses: vec![StatusEntry::new(*s)],
+                        },
+                        rem: HostAddRem::default(),
+                        new_name: None,
+                    };
+                    assert_eq!(
+                        env.code(A, Command::Host(HostCommand::Update(u))).await,
+                        1000
+                    );
+                }
+                s => env
+                    .reg
+                    .set_server_statuses(&ObjectRef::Host(name.clone()), &[s.as_str()], &[])
+                    .await
+                    .unwrap(),
+            }
+            let got = match cmd {
+                Cmd::Update => {
+                    let u = HostUpdate {
+                        name: hn(&name),
+                        add: HostAddRem {
+                            addrs: vec!["192.0.2.99".parse().unwrap()],
+                            statuses: vec![],
+                        },
+                        rem: HostAddRem::default(),
+                        new_name: None,
+                    };
+                    env.code(A, Command::Host(HostCommand::Update(u))).await
+                }
+                Cmd::Delete => {
+                    env.code(A, Command::Host(HostCommand::Delete(hn(&name))))
+                        .await
+                }
+            };
+            let want = match (st, cmd) {
+                (S::ClientUpdateProhibited | S::ServerUpdateProhibited, Cmd::Update) => 2304,
+                (S::ClientDeleteProhibited | S::ServerDeleteProhibited, Cmd::Delete) => 2304,
+                (S::Linked, Cmd::Delete) => 2305,
+                _ => 1000,
+            };
+            assert_eq!(got, want, "{st:?} × {cmd:?}");
+        }
+    }
+}
+
+async fn contact_status_command_matrix(env: &Env) {
+    use epp_proto::contact::{ContactCommand, ContactStatus as S, ContactUpdate};
+    let statuses = [
+        S::ClientUpdateProhibited,
+        S::ServerUpdateProhibited,
+        S::ClientDeleteProhibited,
+        S::ServerDeleteProhibited,
+        S::ClientTransferProhibited,
+        S::ServerTransferProhibited,
+        S::PendingTransfer,
+        S::Linked,
+    ];
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Cmd {
+        Update,
+        Delete,
+        Transfer,
+    }
+    let cid = |s: &str| ContactId::new(s).unwrap();
+    for (i, st) in statuses.iter().enumerate() {
+        for cmd in [Cmd::Update, Cmd::Delete, Cmd::Transfer] {
+            let id = format!("cm{i}{}", format!("{cmd:?}").to_lowercase());
+            assert_eq!(env.code(A, create_contact(&id)).await, 1000);
+            match st {
+                S::Linked => {
+                    let name = format!("{id}.test");
+                    assert_eq!(env.code(A, create_domain(&name, &id, &[])).await, 1000);
+                }
+                S::PendingTransfer => assert_eq!(
+                    env.code(
+                        B,
+                        Command::Contact(ContactCommand::Transfer {
+                            op: TransferOp::Request,
+                            id: cid(&id),
+                            auth_info: Some(auth("2fooBAR")),
+                        })
+                    )
+                    .await,
+                    1001
+                ),
+                s if s.is_client_settable() => {
+                    let u = ContactUpdate {
+                        id: cid(&id),
+                        add: vec![StatusEntry::new(*s)],
+                        rem: vec![],
+                        chg: None,
+                    };
+                    assert_eq!(
+                        env.code(A, Command::Contact(ContactCommand::Update(u)))
+                            .await,
+                        1000
+                    );
+                }
+                s => env
+                    .reg
+                    .set_server_statuses(&ObjectRef::Contact(id.clone()), &[s.as_str()], &[])
+                    .await
+                    .unwrap(),
+            }
+            let got = match cmd {
+                Cmd::Update => {
+                    let u = ContactUpdate {
+                        id: cid(&id),
+                        add: vec![],
+                        rem: vec![],
+                        chg: Some(epp_proto::contact::ContactChg {
+                            postal_info: vec![],
+                            voice: None,
+                            fax: None,
+                            email: Some("new@example.test".into()),
+                            auth_info: None,
+                            disclose: None,
+                        }),
+                    };
+                    env.code(A, Command::Contact(ContactCommand::Update(u)))
+                        .await
+                }
+                Cmd::Delete => {
+                    env.code(A, Command::Contact(ContactCommand::Delete(cid(&id))))
+                        .await
+                }
+                Cmd::Transfer => {
+                    env.code(
+                        B,
+                        Command::Contact(ContactCommand::Transfer {
+                            op: TransferOp::Request,
+                            id: cid(&id),
+                            auth_info: Some(auth("2fooBAR")),
+                        }),
+                    )
+                    .await
+                }
+            };
+            let want = match (st, cmd) {
+                (S::PendingTransfer, Cmd::Transfer) => 2300,
+                (S::PendingTransfer, _) => 2304,
+                (S::ClientUpdateProhibited | S::ServerUpdateProhibited, Cmd::Update) => 2304,
+                (S::ClientDeleteProhibited | S::ServerDeleteProhibited, Cmd::Delete) => 2304,
+                (S::ClientTransferProhibited | S::ServerTransferProhibited, Cmd::Transfer) => 2304,
+                (S::Linked, Cmd::Delete) => 2305,
+                (_, Cmd::Transfer) => 1001,
+                _ => 1000,
+            };
+            assert_eq!(got, want, "{st:?} × {cmd:?}");
+        }
+    }
+}
+
+async fn restore_report_is_stored(env: &Env) {
+    env.setup_domain(A, "rr.test").await;
+    env.advance_days(6);
+    assert_eq!(env.code(A, delete_domain("rr.test")).await, 1001);
+    let req = vec![CommandExtension::RgpUpdate(RgpUpdate::Request)];
+    assert_eq!(
+        env.code_ext(A, upd(domain_update("rr.test")), req).await,
+        1000
+    );
+    let now = env.reg.now();
+    let report = RgpReport {
+        pre_data: "Pre-delete registration data goes here.".into(),
+        post_data: "Post-restore registration data goes here.".into(),
+        del_time: now - Duration::days(1),
+        res_time: now,
+        res_reason: "Registrant error.".into(),
+        statements: ["This registrar has not restored the domain name in order to assume the rights to use or sell it.".into(), "The information in this report is true to best of this registrar's knowledge.".into()],
+        other: Some("Supporting information goes here.".into()),
+    };
+    let ext = vec![CommandExtension::RgpUpdate(RgpUpdate::Report(Box::new(
+        report,
+    )))];
+    assert_eq!(
+        env.code_ext(A, upd(domain_update("rr.test")), ext).await,
+        1000
+    );
+    let h = env
+        .reg
+        .history(&ObjectRef::Domain("rr.test".into()))
+        .await
+        .unwrap();
+    let row = h.iter().find(|h| h.op == "rgp:restoreReport").unwrap();
+    let after: serde_json::Value = serde_json::from_str(row.after.as_deref().unwrap()).unwrap();
+    assert_eq!(after["restore_report"]["res_reason"], "Registrant error.");
+    assert_eq!(
+        after["restore_report"]["other"],
+        "Supporting information goes here."
+    );
+    assert_eq!(
+        after["restore_report"]["pre_data"],
+        "Pre-delete registration data goes here."
+    );
+    assert!(after["restore_report"]["received"].is_string());
+}
+
+async fn registry_delete(env: &Env) {
+    env.setup_domain(A, "rd.test").await;
+    assert_eq!(
+        env.code(A, create_host("ns1.rd.test", &["192.0.2.1"]))
+            .await,
+        1000
+    );
+    assert_eq!(
+        env.code(
+            A,
+            add_status("rd.test", DomainStatus::ClientDeleteProhibited)
+        )
+        .await,
+        1000
+    );
+    env.setup_domain(A, "rp.test").await;
+    // serverDeleteProhibited stops the operator too.
+    env.reg
+        .set_server_statuses(
+            &ObjectRef::Domain("rd.test".into()),
+            &["serverDeleteProhibited"],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(
+            env.reg
+                .registry_delete_domain("alice", "rd.test", "court order", false)
+                .await
+                .map(|_| ok_outcome())
+        ),
+        2304
+    );
+    env.reg
+        .set_server_statuses(
+            &ObjectRef::Domain("rd.test".into()),
+            &[],
+            &["serverDeleteProhibited"],
+        )
+        .await
+        .unwrap();
+    // A pending transfer is cancelled, client statuses and subordinate hosts do not stop it.
+    assert_eq!(
+        env.code(
+            B,
+            transfer("rd.test", TransferOp::Request, Some("domainpw1"))
+        )
+        .await,
+        1001
+    );
+    env.reg
+        .registry_delete_domain("alice", "rd.test", "court order 123", false)
+        .await
+        .unwrap();
+    let (d, ext) = env.domain_info(A, "rd.test").await;
+    assert!(d
+        .statuses
+        .iter()
+        .any(|s| s.status == DomainStatus::PendingDelete));
+    assert!(!d
+        .statuses
+        .iter()
+        .any(|s| s.status == DomainStatus::PendingTransfer));
+    assert!(
+        matches!(ext.as_slice(), [ResponseExtension::RgpInfo(i)] if i.statuses == [RgpStatus::RedemptionPeriod])
+    );
+    let mut msgs = Vec::new();
+    while let Some(q) = env.run(A, poll_req()).await.unwrap().msg_q {
+        msgs.push(q.msg.unwrap_or_default());
+        assert_eq!(env.code(A, poll_ack(q.id.as_str())).await, 1000);
+    }
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("deleted by the registry: court order 123")),
+        "{msgs:?}"
+    );
+    let b = env.run(B, poll_req()).await.unwrap().msg_q.unwrap();
+    assert!(b.msg.unwrap().contains("cancelled"));
+    let h = env
+        .reg
+        .history(&ObjectRef::Domain("rd.test".into()))
+        .await
+        .unwrap();
+    assert!(h
+        .iter()
+        .any(|h| h.op == "registry:delete" && h.cl_id == "operator:alice"));
+    // Already pendingDelete.
+    assert_eq!(
+        code_of(
+            env.reg
+                .registry_delete_domain("alice", "rd.test", "again", false)
+                .await
+                .map(|_| ok_outcome())
+        ),
+        2304
+    );
+    // Purged at once, with its journal entry.
+    env.reg
+        .registry_delete_domain("alice", "rp.test", "abuse", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.code(
+            A,
+            Command::Domain(DomainCommand::Info(DomainInfo {
+                name: hn("rp.test"),
+                hosts: HostsFilter::All,
+                auth_info: None
+            }))
+        )
+        .await,
+        2303
+    );
+}
+
+fn ok_outcome() -> registry_core::Outcome {
+    registry_core::Outcome {
+        code: ResultCode::Success,
+        res_data: None,
+        extensions: vec![],
+        msg_q: None,
+    }
 }

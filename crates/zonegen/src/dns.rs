@@ -360,13 +360,11 @@ impl DnsClient {
         msg.header_mut().set_id(random_id());
         let mut q = msg.question();
         q.push((origin.to_wire(), Rtype::SOA)).map_err(build_err)?;
-        let saved_key = self.key.clone();
         // SOA queries are not signed: any server answers them.
         let plain = DnsClient {
             key: None,
             ..self.clone()
         };
-        drop(saved_key);
         let answer = plain.exchange(q.additional()).await?;
         if answer.header().rcode() != Rcode::NOERROR || !answer.header().aa() {
             return Ok(None);
@@ -374,11 +372,13 @@ impl DnsClient {
         let section = answer
             .answer()
             .map_err(|_| DnsError::Malformed(self.server))?;
-        for rr in section.limit_to::<Soa<ParsedName<&[u8]>>>() {
-            let rr = rr.map_err(|_| DnsError::Malformed(self.server))?;
-            return Ok(Some(rr.data().serial().into_int()));
+        match section.limit_to::<Soa<ParsedName<&[u8]>>>().next() {
+            Some(rr) => {
+                let rr = rr.map_err(|_| DnsError::Malformed(self.server))?;
+                Ok(Some(rr.data().serial().into_int()))
+            }
+            None => Ok(None),
         }
-        Ok(None)
     }
 
     /// NOTIFY (RFC 1996) over UDP, waiting briefly for the acknowledgement.

@@ -141,6 +141,8 @@ pub struct Knot {
     /// The master file knotd loads the zone from.
     pub zone_file: PathBuf,
     pub key: TsigKey,
+    /// The key's base64 secret (for a config file or an environment variable).
+    pub secret: crate::config::Secret,
     pub origin: DnsName,
 }
 
@@ -209,6 +211,7 @@ impl Knot {
             conf: conf_path,
             zone_file,
             key,
+            secret: crate::config::Secret::new(secret),
             origin: origin.clone(),
         })
     }

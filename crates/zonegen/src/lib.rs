@@ -7,20 +7,28 @@
 //! - [`publisher`]: the single writer that turns journal batches into UPDATEs, with the
 //!   safety valve, the fall-back to a full reload and the reconciliation.
 //! - [`source`]: the `DelegationSource` input trait; [`store`]: the publisher's own state.
+//! - [`config`]: the `zonegen` process's TOML file; [`ops`]: one-call operations on the
+//!   registry database for other crates ([`write_zone_file`], held batches).
 
+pub mod cli;
+pub mod config;
 pub mod dns;
 pub mod harness;
 pub mod master;
 pub mod metrics;
 pub mod model;
 pub mod name;
+pub mod ops;
 pub mod publisher;
 pub mod serial;
 pub mod source;
 pub mod source_db;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod zone;
 
 pub use model::{ApexConfig, DomainDelegationState, Ds, HostAddrs};
 pub use name::DnsName;
 pub use zone::{zone_contents, Change, Node, Zone, ZoneState};
+pub use ops::{approve_held_batch, pending_held_batches, write_zone_file, ZoneFileReport};

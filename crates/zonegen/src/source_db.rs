@@ -5,10 +5,13 @@
 //! `kind` = `host`: `{"addrs":[…]}`), and ids grow in commit order. So the latest row per
 //! (kind, name) *is* the current state: the snapshot folds the journal in one read
 //! transaction, and `changes_since` reads rows after a position. This relies on the journal
-//! never losing the latest row of a name (compaction must keep it).
+//! never losing the latest row of a name (compaction must keep it). The row's commit time
+//! (`at`, written by the core) feeds the publisher's lag metric.
 
 use std::net::IpAddr;
+use std::time::SystemTime;
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgPool, SqlitePool};
 
@@ -92,7 +95,7 @@ type Row = (i64, String, String, String);
 const LATEST: &str = "SELECT id, kind, name, data FROM zone_journal
      WHERE id IN (SELECT MAX(id) FROM zone_journal GROUP BY kind, name) ORDER BY id";
 const SINCE: &str =
-    "SELECT id, kind, name, data FROM zone_journal WHERE id > $1 ORDER BY id LIMIT $2";
+    "SELECT id, at, kind, name, data FROM zone_journal WHERE id > $1 ORDER BY id LIMIT $2";
 const HEAD: &str = "SELECT COALESCE(MAX(id), 0) FROM zone_journal";
 
 fn fold(position: Position, rows: Vec<Row>) -> Result<Snapshot, SourceError> {
@@ -116,6 +119,18 @@ fn fold(position: Position, rows: Vec<Row>) -> Result<Snapshot, SourceError> {
         hosts,
     })
 }
+
+impl DbSource {
+    /// The source on the registry database.
+    pub fn from_db(db: &registry_store::Db) -> Self {
+        match db {
+            registry_store::Db::Sqlite(p) => DbSource::Sqlite(p.clone()),
+            registry_store::Db::Postgres(p) => DbSource::Postgres(p.clone()),
+        }
+    }
+}
+
+type TimedRow = (i64, DateTime<Utc>, String, String, String);
 
 impl DelegationSource for DbSource {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
@@ -147,7 +162,7 @@ impl DelegationSource for DbSource {
         limit: usize,
     ) -> Result<Vec<JournalEntry>, SourceError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<Row> = match self {
+        let rows: Vec<TimedRow> = match self {
             DbSource::Sqlite(p) => {
                 sqlx::query_as(SINCE)
                     .bind(position)
@@ -164,11 +179,11 @@ impl DelegationSource for DbSource {
             }
         };
         rows.into_iter()
-            .map(|(id, kind, name, data)| {
+            .map(|(id, at, kind, name, data)| {
                 Ok(JournalEntry {
                     position: id,
                     change: parse_row(id, &kind, &name, &data)?,
-                    recorded_at: None,
+                    recorded_at: Some(SystemTime::from(at)),
                 })
             })
             .collect()
@@ -179,41 +194,48 @@ impl DelegationSource for DbSource {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn folds_the_journal() {
-        let pool = SqlitePool::connect("sqlite::memory:")
-            .await
-            .expect("sqlite");
-        sqlx::query(
-            "CREATE TABLE zone_journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
-             kind TEXT NOT NULL, name TEXT NOT NULL, data TEXT NOT NULL)",
-        )
-        .execute(&pool)
-        .await
-        .expect("create");
-        let rows = [
-            ("host", "ns1.a.tld", r#"{"addrs":["192.0.2.1"]}"#),
-            (
-                "domain",
-                "a.tld",
-                r#"{"in_zone":true,"ns":["ns1.a.tld"],"ds":[]}"#,
-            ),
-            (
-                "domain",
-                "a.tld",
-                r#"{"in_zone":false,"ns":["ns1.a.tld"],"ds":[{"key_tag":1,"alg":13,"digest_type":2,"digest":"ABCD"}]}"#,
-            ),
-        ];
-        for (kind, name, data) in rows {
-            sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ('t', $1, $2, $3)")
-                .bind(kind)
-                .bind(name)
-                .bind(data)
-                .execute(&pool)
-                .await
-                .expect("insert");
+    const ROWS: [(&str, &str, &str); 3] = [
+        ("host", "ns1.a.tld", r#"{"addrs":["192.0.2.1"]}"#),
+        (
+            "domain",
+            "a.tld",
+            r#"{"in_zone":true,"ns":["ns1.a.tld"],"ds":[]}"#,
+        ),
+        (
+            "domain",
+            "a.tld",
+            r#"{"in_zone":false,"ns":["ns1.a.tld"],"ds":[{"key_tag":1,"alg":13,"digest_type":2,"digest":"ABCD"}]}"#,
+        ),
+    ];
+
+    /// Fills the migrated journal as the core does and reads it back.
+    async fn battery(db: &registry_store::Db) {
+        let at = DateTime::parse_from_rfc3339("2025-03-01T12:00:00.250Z")
+            .expect("time")
+            .to_utc();
+        let insert = "INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, $2, $3, $4)";
+        for (kind, name, data) in ROWS {
+            let affected = match db {
+                registry_store::Db::Sqlite(p) => sqlx::query(insert)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(name)
+                    .bind(data)
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()),
+                registry_store::Db::Postgres(p) => sqlx::query(insert)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(name)
+                    .bind(data)
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected()),
+            };
+            assert_eq!(affected.expect("insert"), 1);
         }
-        let src = DbSource::Sqlite(pool);
+        let src = DbSource::from_db(db);
         let snap = src.snapshot().await.expect("snapshot");
         assert_eq!(snap.position, 3);
         assert_eq!(snap.domains.len(), 1);
@@ -225,7 +247,35 @@ mod tests {
             since.iter().map(|e| e.position).collect::<Vec<_>>(),
             vec![2, 3]
         );
+        assert_eq!(
+            since[0].recorded_at,
+            Some(SystemTime::from(at)),
+            "the journal's commit time feeds the lag metric"
+        );
+        assert_eq!(src.changes_since(1, 1).await.expect("limit").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn folds_the_journal_sqlite() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("registry.db").display());
+        let db = registry_store::Db::connect(&url, 2).await.expect("db");
+        battery(&db).await;
+    }
+
+    #[tokio::test]
+    async fn folds_the_journal_postgres() {
+        let Some(pg) = crate::testing::PgTestDb::create().await else {
+            return;
+        };
+        battery(&pg.db).await;
+        pg.remove().await;
+    }
+
+    #[test]
+    fn refuses_bad_rows() {
         assert!(parse_row(9, "domain", "x.tld", "{").is_err());
         assert!(parse_row(9, "zone", "x.tld", "{}").is_err());
+        assert!(parse_row(9, "domain", "x.tld", r#"{"in_zone":true,"ns":["a..b"]}"#).is_err());
     }
 }

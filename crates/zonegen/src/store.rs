@@ -2,8 +2,8 @@
 //! produced, and batches held by the safety valve.
 //!
 //! [`SqlStore`] keeps them in the registry database (SQLite or PostgreSQL) in two tables of
-//! its own, `zonegen_state` and `zonegen_held_batch`, created if missing at start-up (the
-//! lead may move them into registry-store's migrations). [`MemoryStore`] is for tests.
+//! its own, `zonegen_state` and `zonegen_held_batch`, created by registry-store's migration
+//! `0005_zonegen.sql` (run by `registry_store::Db::connect`). [`MemoryStore`] is for tests.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -21,6 +21,10 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("no held batch with id {0}")]
     NoSuchBatch(i64),
+    #[error("held batch {0} is already approved")]
+    AlreadyApproved(i64),
+    #[error("operator name must be 1-64 characters")]
+    BadOperator,
     #[error("leadership lost (lock connection failed)")]
     LeadershipLost,
 }
@@ -78,7 +82,8 @@ pub trait PublisherStore: Send + Sync {
         &self,
         zone: &str,
     ) -> impl Future<Output = Result<Vec<HeldBatch>, StoreError>> + Send;
-    /// The operator's approval: the publisher then publishes the batch as it is.
+    /// The operator's approval: the publisher then publishes the batch as it is. A batch
+    /// is approved once ([`StoreError::AlreadyApproved`] after that).
     fn approve(
         &self,
         id: i64,
@@ -172,6 +177,9 @@ impl PublisherStore for MemoryStore {
             .iter_mut()
             .find(|h| h.id == id)
             .ok_or(StoreError::NoSuchBatch(id))?;
+        if h.approved_by.is_some() {
+            return Err(StoreError::AlreadyApproved(id));
+        }
         h.approved_by = Some(operator.to_owned());
         h.approved_at = Some(unix_now());
         Ok(())
@@ -255,36 +263,32 @@ pub fn leader_lock_key(zone: &str) -> i64 {
 }
 
 impl SqlStore {
-    /// Creates the two tables if they are missing.
-    pub async fn init(&self) -> Result<(), StoreError> {
-        let id_col = match self {
-            SqlStore::Sqlite(_) => "INTEGER PRIMARY KEY AUTOINCREMENT",
-            SqlStore::Postgres(_) => "BIGSERIAL PRIMARY KEY",
-        };
-        let state = "CREATE TABLE IF NOT EXISTS zonegen_state (
-                zone       TEXT PRIMARY KEY,
-                position   BIGINT NOT NULL,
-                serial     BIGINT NOT NULL,
-                updated_at BIGINT NOT NULL)";
-        let held = format!(
-            "CREATE TABLE IF NOT EXISTS zonegen_held_batch (
-                id            {id_col},
-                zone          TEXT NOT NULL,
-                from_position BIGINT NOT NULL,
-                to_position   BIGINT NOT NULL,
-                removed       BIGINT NOT NULL,
-                repointed     BIGINT NOT NULL,
-                delegations   BIGINT NOT NULL,
-                created_at    BIGINT NOT NULL,
-                approved_by   TEXT,
-                approved_at   BIGINT,
-                UNIQUE (zone, from_position))"
-        );
-        on_pool!(self, p => {
-            sqlx::query(state).execute(p).await?;
-            sqlx::query(&held).execute(p).await?;
+    /// The store on the registry database (whose migrations created the tables).
+    pub fn from_db(db: &registry_store::Db) -> Self {
+        match db {
+            registry_store::Db::Sqlite(p) => SqlStore::Sqlite(p.clone()),
+            registry_store::Db::Postgres(p) => SqlStore::Postgres(p.clone()),
+        }
+    }
+
+    /// One held batch, approved or not.
+    pub async fn held_by_id(&self, id: i64) -> Result<Option<HeldBatch>, StoreError> {
+        let sql = format!("SELECT {HELD_COLUMNS} FROM zonegen_held_batch WHERE id = $1");
+        let row: Option<HeldRow> = on_pool!(self, p => {
+            sqlx::query_as(&sql).bind(id).fetch_optional(p).await?
         });
-        Ok(())
+        Ok(row.map(held_from_row))
+    }
+
+    /// Held batches not approved yet, of every zone.
+    pub async fn pending_held_all(&self) -> Result<Vec<HeldBatch>, StoreError> {
+        let sql = format!(
+            "SELECT {HELD_COLUMNS} FROM zonegen_held_batch WHERE approved_by IS NULL ORDER BY id"
+        );
+        let rows: Vec<HeldRow> = on_pool!(self, p => {
+            sqlx::query_as(&sql).fetch_all(p).await?
+        });
+        Ok(rows.into_iter().map(held_from_row).collect())
     }
 
     /// Waits until this instance is the zone's only publisher. PostgreSQL: a session-level
@@ -389,7 +393,7 @@ impl PublisherStore for SqlStore {
 
     async fn approve(&self, id: i64, operator: &str) -> Result<(), StoreError> {
         let sql = "UPDATE zonegen_held_batch SET approved_by = $1, approved_at = $2
-                   WHERE id = $3";
+                   WHERE id = $3 AND approved_by IS NULL";
         let affected = on_pool!(self, p => {
             sqlx::query(sql)
                 .bind(operator)
@@ -400,7 +404,10 @@ impl PublisherStore for SqlStore {
                 .rows_affected()
         });
         if affected == 0 {
-            return Err(StoreError::NoSuchBatch(id));
+            return Err(match self.held_by_id(id).await? {
+                Some(_) => StoreError::AlreadyApproved(id),
+                None => StoreError::NoSuchBatch(id),
+            });
         }
         Ok(())
     }
@@ -446,6 +453,12 @@ mod tests {
             store.approve(999, "bob").await,
             Err(StoreError::NoSuchBatch(999))
         ));
+        assert!(matches!(
+            store.approve(h.id, "bob").await,
+            Err(StoreError::AlreadyApproved(_))
+        ));
+        let h = store.held_from("tld", 9).await.expect("held").expect("row");
+        assert_eq!(h.approved_by.as_deref(), Some("alice"), "first approval kept");
     }
 
     #[tokio::test]
@@ -455,33 +468,37 @@ mod tests {
 
     #[tokio::test]
     async fn sqlite_store() {
-        let pool = SqlitePool::connect("sqlite::memory:")
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("registry.db").display());
+        let db = registry_store::Db::connect(&url, 2)
             .await
-            .expect("sqlite");
-        let store = SqlStore::Sqlite(pool);
-        store.init().await.expect("init");
-        store.init().await.expect("init is idempotent");
+            .expect("migrated SQLite");
+        let store = SqlStore::from_db(&db);
         battery(&store).await;
+        let mut lock = store.acquire_leadership("tld").await.expect("leader");
+        lock.check().await.expect("nothing to lose with SQLite");
     }
 
-    /// Runs against PostgreSQL when `ZONEGEN_TEST_PG_URL` is set.
+    /// PostgreSQL through `EPP_TEST_PG_URL` (a fresh database, dropped afterwards). Unset:
+    /// skipped locally, a failure when `CI=true`.
     #[tokio::test]
     async fn postgres_store() {
-        let Ok(url) = std::env::var("ZONEGEN_TEST_PG_URL") else {
-            eprintln!("SKIP postgres_store: ZONEGEN_TEST_PG_URL not set");
+        let Some(pg) = crate::testing::PgTestDb::create().await else {
             return;
         };
-        let pool = PgPool::connect(&url).await.expect("postgres");
-        let store = SqlStore::Postgres(pool.clone());
-        store.init().await.expect("init");
-        for table in ["zonegen_held_batch", "zonegen_state"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE zone = 'tld'"))
-                .execute(&pool)
-                .await
-                .expect("clean");
-        }
+        let store = SqlStore::from_db(&pg.db);
         battery(&store).await;
         let mut lock = store.acquire_leadership("tld").await.expect("leader");
         lock.check().await.expect("still leader");
+        // A second publisher of the same zone waits while the first one leads.
+        let other = SqlStore::from_db(&pg.db);
+        let second = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            other.acquire_leadership("tld"),
+        )
+        .await;
+        assert!(second.is_err(), "two leaders of one zone");
+        drop(lock);
+        pg.remove().await;
     }
 }

@@ -173,13 +173,119 @@ pub fn diff_nodes(old: &BTreeMap<DnsName, Node>, new: &BTreeMap<DnsName, Node>) 
 }
 
 /// The pure function of issue #6: the zone for these domains and hosts.
+///
+/// A direct single pass (no incremental indexes), so a 1M-delegation zone is built fast.
+/// It applies the same rules as [`ZoneState::compute_node`]; the tests check that both give
+/// the same zone.
 pub fn zone_contents(
     apex: &ApexConfig,
     domains: &[DomainDelegationState],
     hosts: &HostAddrs,
 ) -> (Zone, Vec<ZoneWarning>) {
-    let (state, warnings) = ZoneState::new(apex.clone(), domains.iter().cloned(), hosts.clone());
-    (state.into_zone(), warnings)
+    let origin = &apex.origin;
+    let mut warnings = Vec::new();
+    let addrs_of = |h: &DnsName| -> Option<&Vec<IpAddr>> {
+        hosts
+            .get(h)
+            .filter(|a| !a.is_empty())
+            .or_else(|| apex.apex_glue.get(h).filter(|a| !a.is_empty()))
+    };
+    let mut seen: HashSet<&DnsName> = HashSet::with_capacity(domains.len());
+    let mut used_hosts: HashSet<&DnsName> = HashSet::new();
+    let mut nodes: Vec<(DnsName, Node)> = Vec::with_capacity(domains.len() + 16);
+    for d in domains {
+        if !d.name.is_below(origin) {
+            warnings.push(ZoneWarning::OutOfZone(d.name.clone()));
+            continue;
+        }
+        if !seen.insert(&d.name) {
+            warnings.push(ZoneWarning::Duplicate(d.name.clone()));
+            continue;
+        }
+        let mut ns: Vec<DnsName> = Vec::with_capacity(d.ns.len());
+        for n in &d.ns {
+            if n.is_below(origin) && addrs_of(n).is_none() {
+                warnings.push(ZoneWarning::MissingGlue {
+                    domain: d.name.clone(),
+                    ns: n.clone(),
+                });
+            } else {
+                ns.push(n.clone());
+            }
+        }
+        if d.on_hold || d.in_redemption_or_pending_delete || ns.is_empty() {
+            continue;
+        }
+        ns.sort_unstable();
+        ns.dedup();
+        for n in &d.ns {
+            if n.is_below(origin) {
+                used_hosts.insert(n);
+            }
+        }
+        let mut ds = d.ds.clone();
+        ds.sort_unstable();
+        ds.dedup();
+        nodes.push((
+            d.name.clone(),
+            Node {
+                ns,
+                ds,
+                ..Node::default()
+            },
+        ));
+    }
+    used_hosts.extend(apex.apex_ns.iter().filter(|n| hosts.contains_key(*n)));
+    let mut glue: Vec<(DnsName, Vec<IpAddr>)> = Vec::with_capacity(used_hosts.len());
+    for h in used_hosts {
+        if let Some(a) = hosts.get(h).filter(|a| !a.is_empty()) {
+            glue.push((h.clone(), a.clone()));
+        }
+    }
+    for (h, a) in &apex.apex_glue {
+        glue.push((h.clone(), a.clone()));
+    }
+    for (owner, a) in glue {
+        nodes.push((owner, Node::default()));
+        if let Some((_, node)) = nodes.last_mut() {
+            for ip in a {
+                match ip {
+                    IpAddr::V4(v4) => node.a.push(v4),
+                    IpAddr::V6(v6) => node.aaaa.push(v6),
+                }
+            }
+        }
+    }
+    nodes.sort_by(|a, b| a.0.cmp(&b.0));
+    // Merge entries of the same owner (glue at a delegation point, apex glue also used).
+    let mut merged: Vec<(DnsName, Node)> = Vec::with_capacity(nodes.len());
+    for (owner, node) in nodes {
+        match merged.last_mut() {
+            Some((last, acc)) if *last == owner => {
+                if acc.ns.is_empty() {
+                    acc.ns = node.ns;
+                    acc.ds = node.ds;
+                }
+                acc.a.extend(node.a);
+                acc.aaaa.extend(node.aaaa);
+            }
+            _ => merged.push((owner, node)),
+        }
+    }
+    for (_, node) in &mut merged {
+        node.a.sort_unstable();
+        node.a.dedup();
+        node.aaaa.sort_unstable();
+        node.aaaa.dedup();
+    }
+    warnings.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    (
+        Zone {
+            apex: apex.clone(),
+            nodes: merged.into_iter().collect(),
+        },
+        warnings,
+    )
 }
 
 /// A batch applied to the data but not yet to the zone: its diff, and how to undo it.
@@ -248,20 +354,22 @@ impl ZoneState {
             state.domains.insert(d.name.clone(), d);
         }
         // Owners: every domain, every in-bailiwick host and apex glue name.
-        let mut owners: BTreeSet<DnsName> = state.domains.keys().cloned().collect();
+        let mut owners: Vec<&DnsName> = state.domains.keys().collect();
         owners.extend(
             state
                 .hosts
                 .keys()
-                .filter(|h| h.is_below(&state.apex.origin))
-                .cloned(),
+                .filter(|h| h.is_below(&state.apex.origin)),
         );
-        owners.extend(state.apex.apex_glue.keys().cloned());
-        for owner in owners {
-            if let Some(node) = state.compute_node(&owner) {
-                state.nodes.insert(owner, node);
-            }
-        }
+        owners.extend(state.apex.apex_glue.keys());
+        owners.sort_unstable();
+        owners.dedup();
+        // Sorted input: the map is bulk-built.
+        let nodes: Vec<(DnsName, Node)> = owners
+            .into_iter()
+            .filter_map(|o| state.compute_node(o).map(|n| (o.clone(), n)))
+            .collect();
+        state.nodes = nodes.into_iter().collect();
         for d in state.domains.values() {
             warnings.extend(state.missing_glue(d));
         }
@@ -346,9 +454,12 @@ impl ZoneState {
     pub fn compute_node(&self, owner: &DnsName) -> Option<Node> {
         let mut node = Node::default();
         if let Some(d) = self.domains.get(owner) {
-            if self.is_delegated(d) {
-                node.ns = self.effective_ns(d);
-                node.ds = d.ds.clone();
+            if !d.on_hold && !d.in_redemption_or_pending_delete {
+                let ns = self.effective_ns(d);
+                if !ns.is_empty() {
+                    node.ns = ns;
+                    node.ds = d.ds.clone();
+                }
             }
         }
         let mut addrs: Vec<IpAddr> = Vec::new();
@@ -560,6 +671,12 @@ mod tests {
             vec![n("ns.example.net"), n("ns1.a.tld"), n("ns2.a.tld")]
         );
         assert!(warnings.contains(&ZoneWarning::OutOfZone(n("outside.example"))));
+        let (state, _) = ZoneState::new(apex(), domains.clone(), hosts());
+        assert_eq!(
+            state.nodes(),
+            &zone.nodes,
+            "full and incremental rules agree"
+        );
         assert!(warnings.contains(&ZoneWarning::MissingGlue {
             domain: n("noglue.tld"),
             ns: n("ns.noglue.tld")

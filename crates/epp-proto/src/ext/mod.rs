@@ -1,6 +1,7 @@
 //! Protocol extensions. Each extension is one module here and one variant in the two enums
 //! below; adding one (fee, loginSec, registry lock) touches nothing else in this crate.
 
+pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
 
@@ -12,6 +13,7 @@ pub enum CommandExtension {
     SecDnsCreate(sec_dns::SecDnsCreate),
     SecDnsUpdate(sec_dns::SecDnsUpdate),
     RgpUpdate(rgp::RgpUpdate),
+    RegistryLock(registry_lock::RegistryLockCommand),
 }
 
 impl CommandExtension {
@@ -20,6 +22,7 @@ impl CommandExtension {
         match self {
             CommandExtension::SecDnsCreate(_) | CommandExtension::SecDnsUpdate(_) => crate::ns::SEC_DNS,
             CommandExtension::RgpUpdate(_) => crate::ns::RGP,
+            CommandExtension::RegistryLock(_) => registry_lock::NS,
         }
     }
 }
@@ -32,6 +35,7 @@ pub enum ResponseExtension {
     SecDnsInfo(sec_dns::SecDnsInfoData),
     RgpInfo(rgp::RgpInfoData),
     RgpUpdate(rgp::RgpUpdData),
+    RegistryLock(registry_lock::RegistryLockData),
 }
 
 impl ResponseExtension {
@@ -39,6 +43,7 @@ impl ResponseExtension {
         match self {
             ResponseExtension::SecDnsInfo(_) => crate::ns::SEC_DNS,
             ResponseExtension::RgpInfo(_) | ResponseExtension::RgpUpdate(_) => crate::ns::RGP,
+            ResponseExtension::RegistryLock(_) => registry_lock::NS,
         }
     }
 }

@@ -262,14 +262,14 @@ pub(crate) fn encode(w: &mut XmlWriter, cmd: &DomainCommand) {
             w.leaf(
                 "domain:name",
                 &[("hosts", i.hosts.as_str())],
-                i.name.as_str(),
+                i.name.as_ref(),
             );
             if let Some(a) = &i.auth_info {
                 encode_auth_info(w, P, a);
             }
         }
         DomainCommand::Create(c) => {
-            w.leaf("domain:name", &[], c.name.as_str());
+            w.leaf("domain:name", &[], c.name.as_ref());
             if let Some(p) = c.period {
                 encode_period(w, P, p);
             }
@@ -286,14 +286,14 @@ pub(crate) fn encode(w: &mut XmlWriter, cmd: &DomainCommand) {
             w.leaf("domain:name", &[], name.as_str());
         }
         DomainCommand::Renew(r) => {
-            w.leaf("domain:name", &[], r.name.as_str());
+            w.leaf("domain:name", &[], r.name.as_ref());
             w.leaf_display("domain:curExpDate", r.cur_exp_date.format("%Y-%m-%d"));
             if let Some(p) = r.period {
                 encode_period(w, P, p);
             }
         }
         DomainCommand::Transfer(t) => {
-            w.leaf("domain:name", &[], t.name.as_str());
+            w.leaf("domain:name", &[], t.name.as_ref());
             if let Some(p) = t.period {
                 encode_period(w, P, p);
             }
@@ -302,7 +302,7 @@ pub(crate) fn encode(w: &mut XmlWriter, cmd: &DomainCommand) {
             }
         }
         DomainCommand::Update(u) => {
-            w.leaf("domain:name", &[], u.name.as_str());
+            w.leaf("domain:name", &[], u.name.as_ref());
             encode_add_rem(w, "domain:add", &u.add);
             encode_add_rem(w, "domain:rem", &u.rem);
             if let Some(chg) = &u.chg {
@@ -356,7 +356,7 @@ fn encode_ns(w: &mut XmlWriter, ns: &NameServers) {
         NameServers::HostAttr(v) => {
             for h in v {
                 w.open("domain:hostAttr", &[]);
-                w.leaf("domain:hostName", &[], h.name.as_str());
+                w.leaf("domain:hostName", &[], h.name.as_ref());
                 for a in &h.addrs {
                     encode_ip(w, "domain:hostAddr", a);
                 }

@@ -110,13 +110,13 @@ pub(crate) fn encode(w: &mut XmlWriter, cmd: &HostCommand) {
             w.leaf("host:name", &[], name.as_str());
         }
         HostCommand::Create(c) => {
-            w.leaf("host:name", &[], c.name.as_str());
+            w.leaf("host:name", &[], c.name.as_ref());
             for a in &c.addrs {
                 encode_ip(w, "host:addr", a);
             }
         }
         HostCommand::Update(u) => {
-            w.leaf("host:name", &[], u.name.as_str());
+            w.leaf("host:name", &[], u.name.as_ref());
             for (name, v) in [("host:add", &u.add), ("host:rem", &u.rem)] {
                 if v.is_empty() {
                     continue;

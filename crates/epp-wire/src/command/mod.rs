@@ -63,12 +63,10 @@ pub(crate) fn decode_command(el: &Element) -> Result<Frame, FrameDecodeError> {
 
 fn cl_trid(el: &Element) -> Result<ClTrid, DecodeError> {
     let el = leaf_with(el, &[])?;
-    values::xml_chars(el)?;
     value(el, ClTrid::new(&el.text))
 }
 
 fn decode_body(el: &Element, cl_trid: Option<ClTrid>) -> Result<CommandFrame, DecodeError> {
-    values::xml_chars(el)?;
     container(el, &[])?;
     let mut c = Children::new(el);
     let Some(cmd) = c.next_any() else {
@@ -80,7 +78,7 @@ fn decode_body(el: &Element, cl_trid: Option<ClTrid>) -> Result<CommandFrame, De
     if cmd.ns != EPP {
         return Err(DecodeError::UnknownCommand(cmd.label()));
     }
-    let command = match cmd.name.as_str() {
+    let command = match cmd.name.as_ref() {
         "login" => Command::Login(login(cmd)?),
         "logout" => {
             leaf_with(cmd, &[])?;
@@ -129,7 +127,7 @@ fn object(name: &str, cmd: &Element, op: Option<TransferOp>) -> Result<Command, 
             element: format!("an object's <{name}>"),
         });
     };
-    let out = match obj.ns.as_str() {
+    let out = match obj.ns.as_ref() {
         DOMAIN => Command::Domain(domain::decode(name, obj, op)?),
         HOST if op.is_some() => return Err(DecodeError::UnknownCommand("host:transfer".into())),
         HOST => Command::Host(host::decode(name, obj)?),

@@ -29,33 +29,13 @@ pub(crate) fn out_of_range(el: &Element, reason: impl Into<String>) -> DecodeErr
     }
 }
 
-/// True for the characters XML 1.0 allows (`Char` production, section 2.2).
-pub(crate) fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Refuses text or attribute values holding characters XML 1.0 does not allow (a raw NUL,
-/// other C0 controls, U+FFFE/U+FFFF). quick-xml passes them through; they are not XML, and our
-/// writer could not write them back (fuzz finding `nul-char-in-text`, see
-/// tests/regressions/). The tree is bounded by [`crate::dom::Limits`], so is this walk.
-pub(crate) fn xml_chars(el: &Element) -> Result<(), DecodeError> {
-    let bad = |s: &str| !s.chars().all(is_xml_char);
-    if bad(&el.text) || el.attrs.iter().any(|a| bad(&a.value)) {
-        return Err(DecodeError::Malformed(format!(
-            "a character XML does not allow in {}",
-            el.label()
-        )));
-    }
-    el.children.iter().try_for_each(xml_chars)
-}
-
 /// Fails if the element has child elements or any attribute (simple content only).
-pub(crate) fn leaf(el: &Element) -> Result<&Element, DecodeError> {
+pub(crate) fn leaf<'a>(el: &'a Element<'a>) -> Result<&'a Element<'a>, DecodeError> {
     leaf_with(el, &[])
 }
 
 /// Fails if the element has child elements or attributes other than `allowed`.
-pub(crate) fn leaf_with<'a>(el: &'a Element, allowed: &[&str]) -> Result<&'a Element, DecodeError> {
+pub(crate) fn leaf_with<'a>(el: &'a Element<'a>, allowed: &[&str]) -> Result<&'a Element<'a>, DecodeError> {
     if let Some(child) = el.children.first() {
         return Err(DecodeError::UnexpectedElement {
             parent: el.label(),
@@ -67,7 +47,7 @@ pub(crate) fn leaf_with<'a>(el: &'a Element, allowed: &[&str]) -> Result<&'a Ele
 }
 
 /// A container element: no attributes (other than `allowed`), no text.
-pub(crate) fn container<'a>(el: &'a Element, allowed: &[&str]) -> Result<&'a Element, DecodeError> {
+pub(crate) fn container<'a>(el: &'a Element<'a>, allowed: &[&str]) -> Result<&'a Element<'a>, DecodeError> {
     only_attrs(el, allowed)?;
     crate::read::no_text(el)?;
     Ok(el)
@@ -235,7 +215,7 @@ pub(crate) fn line(el: &Element, min: usize, max: usize) -> Result<String, Decod
 pub(crate) fn only_attrs(el: &Element, allowed: &[&str]) -> Result<(), DecodeError> {
     for a in &el.attrs {
         let ok = match &a.ns {
-            None => allowed.contains(&a.name.as_str()),
+            None => allowed.contains(&a.name.as_ref()),
             Some(ns) => ns == "http://www.w3.org/2001/XMLSchema-instance",
         };
         if !ok {
@@ -243,4 +223,47 @@ pub(crate) fn only_attrs(el: &Element, allowed: &[&str]) -> Result<(), DecodeErr
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn el(text: &str) -> Element<'_> {
+        Element {
+            name: "n".into(),
+            text: text.into(),
+            ..Element::default()
+        }
+    }
+
+    #[test]
+    fn unsigned_lexical_forms() {
+        let u8_of = |t: &str| unsigned::<u8>(&el(t), t, "unsignedByte");
+        assert_eq!(u8_of("+5"), Ok(5));
+        assert_eq!(u8_of(" 007 "), Ok(7));
+        assert_eq!(u8_of("-0"), Ok(0));
+        assert_eq!(u8_of("255"), Ok(255));
+        for range in ["256", "-1", "99999999999999999999999999"] {
+            assert!(
+                matches!(u8_of(range), Err(DecodeError::OutOfRange { .. })),
+                "{range}"
+            );
+        }
+        for syntax in ["", "+", "1.5", "1e3", "0x10", "A", "1 2"] {
+            assert!(
+                matches!(u8_of(syntax), Err(DecodeError::InvalidValue { .. })),
+                "{syntax}"
+            );
+        }
+    }
+
+    #[test]
+    fn languages_and_chars() {
+        assert!(language(&el(""), "en").is_ok());
+        assert!(language(&el(""), "en-GB").is_ok());
+        for bad in ["", "e1", "toolonglang", "en_GB", "en-"] {
+            assert!(language(&el(""), bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 //! (2103) carrying the namespace URI; an unknown element in a namespace we do implement (say
 //! `<secDNS:foo>`) is [`DecodeError::UnexpectedElement`] (2001).
 
+use epp_proto::ext::registry_lock::NS as REGISTRY_LOCK;
 use epp_proto::ext::{CommandExtension, ResponseExtension};
 use epp_proto::ns::{RGP, SEC_DNS};
 
@@ -14,6 +15,7 @@ use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::xml::XmlWriter;
 
+pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
 
@@ -26,24 +28,31 @@ fn unexpected(el: &Element) -> DecodeError {
 
 /// Decodes one child of a command's `<extension>`.
 pub fn decode_command_extension(el: &Element) -> Result<CommandExtension, DecodeError> {
-    crate::command::values::xml_chars(el)?;
-    match (el.ns.as_str(), el.name.as_str()) {
+    match (el.ns.as_ref(), el.name.as_ref()) {
         (SEC_DNS, "create") => sec_dns::decode_create(el).map(CommandExtension::SecDnsCreate),
         (SEC_DNS, "update") => sec_dns::decode_update(el).map(CommandExtension::SecDnsUpdate),
         (RGP, "update") => rgp::decode_update(el).map(CommandExtension::RgpUpdate),
-        (SEC_DNS | RGP, _) => Err(unexpected(el)),
+        (REGISTRY_LOCK, "lock") => {
+            registry_lock::decode_lock(el).map(CommandExtension::RegistryLock)
+        }
+        (REGISTRY_LOCK, "unlock") => {
+            registry_lock::decode_unlock(el).map(CommandExtension::RegistryLock)
+        }
+        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
 
 /// Decodes one child of a response's `<extension>`.
 pub fn decode_response_extension(el: &Element) -> Result<ResponseExtension, DecodeError> {
-    crate::command::values::xml_chars(el)?;
-    match (el.ns.as_str(), el.name.as_str()) {
+    match (el.ns.as_ref(), el.name.as_ref()) {
         (SEC_DNS, "infData") => sec_dns::decode_info(el).map(ResponseExtension::SecDnsInfo),
         (RGP, "infData") => rgp::decode_info(el).map(ResponseExtension::RgpInfo),
         (RGP, "upData") => rgp::decode_upd(el).map(ResponseExtension::RgpUpdate),
-        (SEC_DNS | RGP, _) => Err(unexpected(el)),
+        (REGISTRY_LOCK, "reqData") => {
+            registry_lock::decode_req_data(el).map(ResponseExtension::RegistryLock)
+        }
+        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -54,6 +63,7 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
         CommandExtension::SecDnsCreate(v) => sec_dns::encode_create(w, v),
         CommandExtension::SecDnsUpdate(v) => sec_dns::encode_update(w, v),
         CommandExtension::RgpUpdate(v) => rgp::encode_update(w, v),
+        CommandExtension::RegistryLock(v) => registry_lock::encode_command(w, v),
     }
 }
 
@@ -63,5 +73,6 @@ pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
         ResponseExtension::SecDnsInfo(v) => sec_dns::encode_info(w, v),
         ResponseExtension::RgpInfo(v) => rgp::encode_info(w, v),
         ResponseExtension::RgpUpdate(v) => rgp::encode_upd(w, v),
+        ResponseExtension::RegistryLock(v) => registry_lock::encode_req_data(w, v),
     }
 }

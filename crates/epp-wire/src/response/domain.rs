@@ -139,7 +139,7 @@ fn decode_host_attr(el: &Element) -> Result<HostAttr, DecodeError> {
 
 pub(super) fn encode_info(w: &mut XmlWriter, d: &DomainInfoData) {
     w.open("domain:infData", &[("xmlns:domain", DOMAIN)]);
-    w.leaf("domain:name", &[], d.name.as_str());
+    w.leaf("domain:name", &[], d.name.as_ref());
     w.leaf("domain:roid", &[], d.roid.as_str());
     for s in d.statuses.iter().take(MAX_STATUS) {
         encode_status(w, "domain:status", s.status.as_str(), &s.lang, &s.reason);
@@ -196,7 +196,7 @@ fn encode_ns(w: &mut XmlWriter, ns: &NameServers) {
         NameServers::HostAttr(hosts) => {
             for h in hosts {
                 w.open("domain:hostAttr", &[]);
-                w.leaf("domain:hostName", &[], h.name.as_str());
+                w.leaf("domain:hostName", &[], h.name.as_ref());
                 for a in &h.addrs {
                     encode_addr(w, "domain:hostAddr", a);
                 }
@@ -226,7 +226,7 @@ pub(super) fn decode_create(el: &Element) -> Result<DomainCreateData, DecodeErro
 
 pub(super) fn encode_create(w: &mut XmlWriter, d: &DomainCreateData) {
     w.open("domain:creData", &[("xmlns:domain", DOMAIN)]);
-    w.leaf("domain:name", &[], d.name.as_str());
+    w.leaf("domain:name", &[], d.name.as_ref());
     w.leaf_display("domain:crDate", datetime(&d.cr_date));
     if let Some(t) = &d.ex_date {
         w.leaf_display("domain:exDate", datetime(t));
@@ -248,7 +248,7 @@ pub(super) fn decode_renew(el: &Element) -> Result<DomainRenewData, DecodeError>
 
 pub(super) fn encode_renew(w: &mut XmlWriter, d: &DomainRenewData) {
     w.open("domain:renData", &[("xmlns:domain", DOMAIN)]);
-    w.leaf("domain:name", &[], d.name.as_str());
+    w.leaf("domain:name", &[], d.name.as_ref());
     if let Some(t) = &d.ex_date {
         w.leaf_display("domain:exDate", datetime(t));
     }

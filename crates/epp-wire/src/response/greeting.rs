@@ -104,7 +104,7 @@ pub(crate) fn decode_greeting(el: &Element) -> Result<Greeting, DecodeError> {
 }
 
 /// The single empty child of a choice of empty elements (`<access><all/></access>`).
-fn choice(el: &Element) -> Result<&Element, DecodeError> {
+fn choice<'a>(el: &'a Element<'a>) -> Result<&'a Element<'a>, DecodeError> {
     no_text(el)?;
     let child = match el.children.as_slice() {
         [child] => child,

@@ -60,7 +60,7 @@ pub(super) fn decode_info(el: &Element) -> Result<HostInfoData, DecodeError> {
 
 pub(super) fn encode_info(w: &mut XmlWriter, h: &HostInfoData) {
     w.open("host:infData", &[("xmlns:host", HOST)]);
-    w.leaf("host:name", &[], h.name.as_str());
+    w.leaf("host:name", &[], h.name.as_ref());
     w.leaf("host:roid", &[], h.roid.as_str());
     if h.statuses.is_empty() {
         w.empty("host:status", &[("s", HostStatus::Ok.as_str())]);
@@ -97,7 +97,7 @@ pub(super) fn decode_create(el: &Element) -> Result<HostCreateData, DecodeError>
 
 pub(super) fn encode_create(w: &mut XmlWriter, h: &HostCreateData) {
     w.open("host:creData", &[("xmlns:host", HOST)]);
-    w.leaf("host:name", &[], h.name.as_str());
+    w.leaf("host:name", &[], h.name.as_ref());
     w.leaf_display("host:crDate", datetime(&h.cr_date));
     w.close("host:creData");
 }

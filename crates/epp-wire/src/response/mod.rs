@@ -142,8 +142,8 @@ fn decode_value(el: &Element) -> Result<ValueElement, DecodeError> {
     };
     let text = leaf(child)?.to_owned();
     Ok(ValueElement {
-        namespace: child.ns.clone(),
-        name: child.name.clone(),
+        namespace: child.ns.to_string(),
+        name: child.name.to_string(),
         text,
     })
 }
@@ -197,7 +197,7 @@ fn decode_res_data(el: &Element) -> Result<ResponseData, DecodeError> {
         parent: el.label(),
         element: child.label(),
     };
-    let data = match (child.ns.as_str(), child.name.as_str()) {
+    let data = match (child.ns.as_ref(), child.name.as_ref()) {
         (DOMAIN, "chkData") => ResponseData::DomainCheck(decode_check(child, &DOMAIN_NAMES)?),
         (DOMAIN, "infData") => ResponseData::DomainInfo(Box::new(domain::decode_info(child)?)),
         (DOMAIN, "creData") => ResponseData::DomainCreate(domain::decode_create(child)?),
@@ -332,7 +332,7 @@ fn encode_value(w: &mut XmlWriter, v: &ValueElement) {
         "http://www.w3.org/2000/xmlns/",
     ];
     let local = if fit::is_ncname(&v.name) {
-        v.name.as_str()
+        v.name.as_ref()
     } else {
         "undef"
     };

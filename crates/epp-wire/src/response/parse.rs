@@ -23,7 +23,7 @@ pub(super) fn invalid(el: &Element, reason: impl Into<String>) -> DecodeError {
 }
 
 /// The text of an element that may not have child elements.
-pub(super) fn leaf(el: &Element) -> Result<&str, DecodeError> {
+pub(super) fn leaf<'a>(el: &'a Element<'_>) -> Result<&'a str, DecodeError> {
     match el.children.first() {
         Some(child) => Err(DecodeError::UnexpectedElement {
             parent: el.label(),
@@ -131,7 +131,7 @@ pub(super) fn one_or_more<'a>(
     ns: &str,
     name: &str,
     max: usize,
-) -> Result<Vec<&'a Element>, DecodeError> {
+) -> Result<Vec<&'a Element<'a>>, DecodeError> {
     let v = c.many(ns, name, max)?;
     if v.is_empty() {
         // Fails: names what is there instead, or that the element is missing.

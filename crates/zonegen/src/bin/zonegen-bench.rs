@@ -289,10 +289,8 @@ async fn main() -> Result<(), BenchError> {
     .map_err(err)?;
     let primary = DnsClient::new(knot.addr(), None, Duration::from_secs(10));
     let load = wait_serial(&primary, &apex.origin, serial, Duration::from_secs(300)).await?;
-    println!(
-        "knot loaded the zone in {:.2} s",
-        load.as_secs_f64() + (t.elapsed() - load).as_secs_f64() * 0.0
-    );
+    println!("knot loaded the zone in {:.2} s", t.elapsed().as_secs_f64());
+    let _ = load;
     let t = Instant::now();
     let nsd = Nsd::start(&apex.origin, nsd_port, knot.port).map_err(err)?;
     let secondary = DnsClient::new(nsd.addr(), None, Duration::from_secs(10));

@@ -1,0 +1,468 @@
+//! The admin tool as a library, on a fresh SQLite database: registrar management, lock
+//! requests filed, listed, verified (wrong code) and rejected, history, audit, exit codes.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use epp_proto::contact::*;
+use epp_proto::domain::*;
+use epp_proto::*;
+use registry_admin::{run_args, AdminError, Output};
+use registry_core::clock::ManualClock;
+use registry_core::{Actor, Registry};
+use registry_store::{Db, SqlStore};
+
+struct Tmp {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+fn tmp() -> Tmp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("reg.db").display());
+    Tmp { _dir: dir, url }
+}
+
+async fn adm(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
+    let mut v = vec!["registry-admin", "--db", &t.url, "--operator", "alice"];
+    v.extend_from_slice(args);
+    run_args(v).await
+}
+
+fn code(r: Result<Output, AdminError>) -> i32 {
+    match r {
+        Ok(_) => 0,
+        Err(e) => e.exit_code(),
+    }
+}
+
+const FP: &str = "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89";
+
+#[tokio::test]
+async fn registrars() {
+    let t = tmp();
+    let out = adm(
+        &t,
+        &[
+            "registrar",
+            "create",
+            "regA",
+            "--name",
+            "Registrar A",
+            "--cert",
+            FP,
+            "--network",
+            "192.0.2.0/24",
+            "--password",
+            "s3cret-pw",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.json["cl_id"], "regA");
+    // Duplicate: refused (4).
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &[
+                    "registrar",
+                    "create",
+                    "regA",
+                    "--name",
+                    "X",
+                    "--cert",
+                    FP,
+                    "--network",
+                    "192.0.2.0/24",
+                    "--password",
+                    "s3cret-pw"
+                ]
+            )
+            .await
+        ),
+        4
+    );
+    // A PEM certificate file: pinned by the SHA-256 of its DER.
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("c.pem");
+    std::fs::write(
+        &pem,
+        "-----BEGIN CERTIFICATE-----\nAAECAwQ=\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let out = adm(
+        &t,
+        &["registrar", "add-cert", "regA", pem.to_str().unwrap()],
+    )
+    .await
+    .unwrap();
+    // SHA-256 of the bytes 00 01 02 03 04.
+    assert_eq!(
+        out.json["added"],
+        "08bb5e5d6eaac1049ede0893d30ed022b1a4d9b5b48db414871f51c9cb35283d"
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "add-cert", "regA", "not-a-cert"]).await),
+        2
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "remove-cert", "regA", FP]).await),
+        0
+    );
+    // The last certificate stays.
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &["registrar", "remove-cert", "regA", pem.to_str().unwrap()]
+            )
+            .await
+        ),
+        4
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        0
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        4
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "remove-network", "regA", "192.0.2.0/24"]).await),
+        0
+    );
+    assert_eq!(
+        code(adm(&t, &["registrar", "add-network", "regA", "bogus"]).await),
+        2
+    );
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &[
+                    "registrar",
+                    "set-password",
+                    "regA",
+                    "--password",
+                    "other-pw1"
+                ]
+            )
+            .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &[
+                    "registrar",
+                    "set-password",
+                    "nobody",
+                    "--password",
+                    "other-pw1"
+                ]
+            )
+            .await
+        ),
+        3
+    );
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &[
+                    "registrar",
+                    "set-lock-contact",
+                    "regA",
+                    "--name",
+                    "Kim",
+                    "--phone",
+                    "+1.5555550100",
+                    "--email",
+                    "not-mail"
+                ]
+            )
+            .await
+        ),
+        2
+    );
+    adm(
+        &t,
+        &[
+            "registrar",
+            "set-lock-contact",
+            "regA",
+            "--name",
+            "Kim",
+            "--phone",
+            "+1.5555550100",
+            "--email",
+            "kim@rega.example",
+        ],
+    )
+    .await
+    .unwrap();
+    let show = adm(&t, &["registrar", "show", "regA"]).await.unwrap();
+    assert_eq!(
+        show.json["allowed_networks"],
+        serde_json::json!(["2001:db8::/32"])
+    );
+    assert_eq!(show.json["lock_contact"]["email"], "kim@rega.example");
+    assert!(
+        show.text.contains("Kim <kim@rega.example>"),
+        "{}",
+        show.text
+    );
+    // Suspension is what the frontends watch.
+    adm(
+        &t,
+        &[
+            "registrar",
+            "suspend",
+            "regA",
+            "--reason",
+            "compromised credentials",
+        ],
+    )
+    .await
+    .unwrap();
+    let db = Db::connect(&t.url, 1).await.unwrap();
+    assert_eq!(
+        db.suspended_registrars().await.unwrap(),
+        vec!["regA".to_owned()]
+    );
+    let list = adm(&t, &["registrar", "list"]).await.unwrap();
+    assert!(
+        list.text.contains("suspended") && list.text.contains("compromised credentials"),
+        "{}",
+        list.text
+    );
+    adm(&t, &["registrar", "resume", "regA"]).await.unwrap();
+    assert!(db.suspended_registrars().await.unwrap().is_empty());
+    // The stored hash is argon2id with the frontend's parameters.
+    let r = db
+        .registrar(&ClientId::new("regA").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r
+        .password_hash
+        .as_phc()
+        .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    db.close().await;
+    // Usage errors.
+    assert_eq!(
+        code(run_args(["registry-admin", "registrar", "list"]).await),
+        2,
+        "no database"
+    );
+    assert_eq!(code(adm(&t, &["registrar", "frobnicate"]).await), 2);
+    // The audit log is readable (empty here).
+    assert_eq!(
+        adm(&t, &["audit", "--json"]).await.unwrap().json,
+        serde_json::json!([])
+    );
+}
+
+#[tokio::test]
+async fn lock_requests() {
+    let t = tmp();
+    adm(
+        &t,
+        &[
+            "registrar",
+            "create",
+            "regA",
+            "--name",
+            "Registrar A",
+            "--cert",
+            FP,
+            "--network",
+            "192.0.2.0/24",
+            "--password",
+            "s3cret-pw",
+        ],
+    )
+    .await
+    .unwrap();
+    // A domain of regA, made through the core.
+    let db = Db::connect(&t.url, 2).await.unwrap();
+    let clock = ManualClock::new(chrono::Utc::now());
+    let reg = Registry::new(
+        SqlStore::new(db.clone()),
+        Arc::new(clock),
+        registry_core::Config::default(),
+    );
+    let actor = Actor {
+        cl_id: ClientId::new("regA").unwrap(),
+        source_ip: "192.0.2.7".parse().unwrap(),
+        cert_fingerprint: None,
+        cl_trid: None,
+        sv_trid: SvTrid::new("SV-admin-test-1").unwrap(),
+    };
+    let run = |cmd: Command| CommandFrame {
+        command: cmd,
+        extensions: vec![],
+        cl_trid: None,
+    };
+    reg.execute(
+        &actor,
+        &run(Command::Contact(ContactCommand::Create(ContactCreate {
+            id: ContactId::new("kim1").unwrap(),
+            postal_info: vec![PostalInfo {
+                info_type: PostalInfoType::Int,
+                name: "Kim".into(),
+                org: None,
+                addr: Address {
+                    street: vec!["1 Main St".into()],
+                    city: "Town".into(),
+                    sp: None,
+                    pc: None,
+                    cc: "US".into(),
+                },
+            }],
+            voice: None,
+            fax: None,
+            email: "kim@rega.example".into(),
+            auth_info: AuthInfo::new("2fooBAR", None).unwrap(),
+            disclose: None,
+        }))),
+    )
+    .await
+    .unwrap();
+    reg.execute(
+        &actor,
+        &run(Command::Domain(DomainCommand::Create(DomainCreate {
+            name: HostName::new("example.test").unwrap(),
+            period: None,
+            ns: None,
+            registrant: Some(ContactId::new("kim1").unwrap()),
+            contacts: vec![],
+            auth_info: AuthInfo::new("domainpw1", None).unwrap(),
+        }))),
+    )
+    .await
+    .unwrap();
+    // No lock contact yet: refused.
+    assert_eq!(code(adm(&t, &["lock", "request", "example.test"]).await), 4);
+    adm(
+        &t,
+        &[
+            "registrar",
+            "set-lock-contact",
+            "regA",
+            "--name",
+            "Kim",
+            "--phone",
+            "+1.5555550100",
+            "--email",
+            "kim@rega.example",
+        ],
+    )
+    .await
+    .unwrap();
+    let out = adm(&t, &["lock", "request", "EXAMPLE.test"]).await.unwrap();
+    let id = out.json["id"].as_i64().unwrap();
+    assert_eq!(out.json["requested_by"], "operator:alice");
+    assert!(out.json.get("code_hash").is_none());
+    // Visible as "code not sent" until the mail worker ran.
+    let list = adm(&t, &["lock", "list"]).await.unwrap();
+    assert!(list.text.contains("code not sent"), "{}", list.text);
+    assert_eq!(list.json[0]["state"], "codeNotSent");
+    // A code cannot be entered before it was sent; a wrong one is exit 5 once it was.
+    assert_eq!(
+        code(adm(&t, &["lock", "verify", &id.to_string(), "AAAAA-AAAAA"]).await),
+        4
+    );
+    assert_eq!(
+        code(adm(&t, &["send-mail"]).await),
+        0,
+        "log channel by default"
+    );
+    assert_eq!(
+        code(adm(&t, &["lock", "verify", &id.to_string(), "AAAAA-AAAAA"]).await),
+        5
+    );
+    let show = adm(&t, &["lock", "show", &id.to_string()]).await.unwrap();
+    assert_eq!(show.json["attempts"], 1);
+    assert_eq!(show.json["state"], "pendingVerification");
+    assert!(show.text.contains("sent"), "{}", show.text);
+    adm(
+        &t,
+        &[
+            "lock",
+            "reject",
+            &id.to_string(),
+            "--reason",
+            "contact denied",
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &["lock", "reject", &id.to_string(), "--reason", "again"]
+            )
+            .await
+        ),
+        4
+    );
+    assert_eq!(code(adm(&t, &["lock", "show", "999"]).await), 3);
+    assert!(adm(&t, &["lock", "list"])
+        .await
+        .unwrap()
+        .json
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        adm(&t, &["lock", "list", "--all"])
+            .await
+            .unwrap()
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        code(
+            adm(
+                &t,
+                &[
+                    "lock",
+                    "request",
+                    "example.test",
+                    "--unlock",
+                    "--duration",
+                    "P1Y"
+                ]
+            )
+            .await
+        ),
+        2
+    );
+    let hist = adm(&t, &["history", "domain", "example.test"])
+        .await
+        .unwrap();
+    for op in [
+        "domain:create",
+        "lock:requested",
+        "lock:codeSent",
+        "lock:verifyAttempt:wrong",
+        "lock:rejected",
+    ] {
+        assert!(hist.text.contains(op), "{op} missing:\n{}", hist.text);
+    }
+    assert!(hist.text.contains("operator:alice"));
+    assert_eq!(
+        code(adm(&t, &["history", "domain", "nosuch.test"]).await),
+        3
+    );
+    db.close().await;
+}
