@@ -6,7 +6,7 @@ COPY . .
 RUN cargo build --release --locked -p eppd -p registry-admin -p zonegen -p epp-cli
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates knot-dnsutils \
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates knot knot-dnsutils \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/eppd /src/target/release/registry-admin \
      /src/target/release/zonegen /src/target/release/epp-cli /usr/local/bin/

@@ -147,7 +147,7 @@ async fn sigkill_mid_storm_loses_nothing_acknowledged() {
             "Registrar crash-a",
             RegistrarStatus::Active,
             eppd::password::hash_password(PW).expect("hash"),
-            vec![identity.fingerprint.clone()],
+            vec![identity.fingerprint],
             vec![parse_network("127.0.0.1/32").unwrap()],
             SESSIONS as u32 + 2,
         )

@@ -46,7 +46,10 @@ async fn greeting_and_hello(backend: Backend) {
                 element_texts(&g.xml, "objURI"),
                 vec![DOMAIN_NS, HOST_NS, CONTACT_NS]
             );
-            assert_eq!(element_texts(&g.xml, "extURI"), vec![SEC_DNS_NS, RGP_NS]);
+            assert_eq!(
+                element_texts(&g.xml, "extURI"),
+                vec![SEC_DNS_NS, RGP_NS, epp_proto::ext::registry_lock::NS]
+            );
             assert!(g.xml.contains("dcp"), "data collection policy present");
             assert_eq!(
                 c.login("reg-a", "right-pw-1").await.expect("login").code,

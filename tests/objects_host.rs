@@ -332,10 +332,11 @@ async fn rename_rules_and_followers(backend: Backend) {
             a.cmd(rename("ns1.ra.test", "ns1.nothere.test"))
                 .await
                 .expect(2303);
-            // Internal to external while it has addresses: 2306.
-            a.cmd(rename("ns1.ra.test", "ns1.example.org"))
-                .await
-                .expect(2306);
+            // Internal to external while adding an address: 2306 (an external host takes none).
+            let mut u = upd("ns1.ra.test");
+            u.new_name = Some(host_name("ns1.example.org"));
+            u.add.addrs = vec![ip("192.0.2.8")];
+            a.cmd(update(u)).await.expect(2306);
             // Onto an existing name: 2302.
             a.cmd(rename("ns1.ra.test", "ns.example.net"))
                 .await
@@ -369,6 +370,25 @@ async fn rename_rules_and_followers(backend: Backend) {
                     ("host", "ns1.rb.test")
                 ]
             );
+            // Internal (with an address) to external: fine, the addresses go with the glue
+            // (RST epp-23 row 2); the journal removes the old glue and moves the user.
+            let before = env.journal().await.len();
+            a.cmd(rename("ns1.rb.test", "ns1.example.org")).await.ok();
+            let r = a.cmd(host_info("ns1.example.org")).await.ok();
+            assert!(r.host_info().addrs.is_empty(), "{}", r.xml);
+            let r = a.cmd(domain_info("rb.test", None)).await.ok();
+            assert!(r.domain_info().hosts.is_empty(), "{}", r.xml);
+            let r = a.cmd(domain_info("user.test", None)).await.ok();
+            assert_eq!(
+                r.domain_info().ns,
+                Some(NameServers::HostObj(vec![host_name("ns1.example.org")]))
+            );
+            let journal = env.journal().await;
+            let new: Vec<(&str, &str)> = journal[before..]
+                .iter()
+                .map(|(k, n)| (k.as_str(), n.as_str()))
+                .collect();
+            assert_eq!(new, [("host", "ns1.rb.test"), ("domain", "user.test")]);
         },
     )
     .await

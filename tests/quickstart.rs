@@ -46,7 +46,10 @@ fn quick_start_as_the_readme_says() {
             demo.info
         );
     }
-    assert!(demo.info["zone_file"].is_null());
+    // The demo writes the zone file from the start (apex only until a delegation exists).
+    let zone_file = std::path::PathBuf::from(demo.field("zone_file"));
+    let zone = std::fs::read_to_string(&zone_file).expect("demo zone file");
+    assert!(zone.contains("IN SOA"), "{zone}");
     let address = demo.field("address");
     assert!(address.starts_with("127.0.0.1:") && !address.ends_with(":0"));
     assert_eq!(demo.field("cl_id"), "demo");
@@ -89,6 +92,36 @@ fn quick_start_as_the_readme_says() {
     let out = cli(&demo, &["--json", "poll", "req"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(json(&out)["results"][0]["code"], 1300);
+
+    // A delegation reaches the demo's zone file (rewritten every two seconds).
+    let out = cli(&demo, &["host", "create", "ns1.example.net"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = cli(
+        &demo,
+        &[
+            "domain",
+            "update",
+            "example.test",
+            "--add-ns",
+            "ns1.example.net",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    // Polls the file (another process, on the wall clock) for at most 10 s.
+    let mut delegated = false;
+    for _ in 0..100 {
+        let zone = std::fs::read_to_string(&zone_file).unwrap_or_default();
+        if zone.contains("example.test. 3600 IN NS ns1.example.net.") {
+            delegated = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        delegated,
+        "{}",
+        std::fs::read_to_string(&zone_file).unwrap_or_default()
+    );
 
     // 1: the server refused the command (and --json still describes it).
     let mut again = vec!["--json"];

@@ -73,7 +73,7 @@ async fn two_frontends_create_storm() {
         env.add_registrar(RegistrarSpec {
             cl_id: &cl_id,
             password: PW,
-            certs: vec![id.fingerprint.clone()],
+            certs: vec![id.fingerprint],
             networks: vec!["127.0.0.1/32"],
             max_sessions: 25,
         })

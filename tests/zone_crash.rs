@@ -134,25 +134,31 @@ async fn journal_head(db: &registry_store::Db) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publisher_killed_mid_batch_then_restarted() {
-    if !require_tools("publisher_killed_mid_batch_then_restarted", &["knotd", "knotc"]) {
+    if !require_tools(
+        "publisher_killed_mid_batch_then_restarted",
+        &["knotd", "knotc"],
+    ) {
         return;
     }
-    run_core(Backend::Sqlite, |_, _| {}, |env| async move {
-        let knot = Knot::start(&n("test"), |_| Ok(()), None).expect("knot");
-        let dir = tempfile::tempdir().expect("dir");
-        let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().expect("port")));
-        let config = dir.path().join("zonegen.toml");
-        let reload: Vec<String> = knot
-            .reload_command()
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect();
-        // max_update_bytes = 1: every delegation is an UPDATE of its own, so one batch of
-        // BATCH domains is BATCH UPDATEs.
-        std::fs::write(
-            &config,
-            format!(
-                "[database]\nurl = {url:?}\nmax_connections = 2\n\
+    run_core(
+        Backend::Sqlite,
+        |_, _| {},
+        |env| async move {
+            let knot = Knot::start(&n("test"), |_| Ok(()), None).expect("knot");
+            let dir = tempfile::tempdir().expect("dir");
+            let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().expect("port")));
+            let config = dir.path().join("zonegen.toml");
+            let reload: Vec<String> = knot
+                .reload_command()
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect();
+            // max_update_bytes = 1: every delegation is an UPDATE of its own, so one batch of
+            // BATCH domains is BATCH UPDATEs.
+            std::fs::write(
+                &config,
+                format!(
+                    "[database]\nurl = {url:?}\nmax_connections = 2\n\
                  [apex]\norigin = \"test\"\nmname = \"ns1.nic.example\"\n\
                  rname = \"hostmaster.nic.example\"\nttl = 3600\nminimum = 3600\n\
                  apex_ns = [\"ns1.nic.example\"]\n\
@@ -163,112 +169,143 @@ async fn publisher_killed_mid_batch_then_restarted() {
                  [publish]\npoll_interval_ms = 20\nmax_update_bytes = 1\n\
                  reconcile_interval_secs = 0\ndns_timeout_secs = 5\nreload_timeout_secs = 20\n\
                  [metrics]\nlisten = \"{metrics}\"\n",
-                url = env.db_url,
-                addr = knot.addr(),
-                file = knot.zone_file.display().to_string(),
-                reload = reload.join(", "),
-            ),
-        )
-        .expect("config");
-        let log = dir.path().join("zonegen.log");
-        let secret = knot.secret.expose().to_owned();
-        let mut publisher = Publisher::spawn(&config, &secret, &log);
-        let dns = DnsClient::new(knot.addr(), None, Duration::from_secs(5));
+                    url = env.db_url,
+                    addr = knot.addr(),
+                    file = knot.zone_file.display().to_string(),
+                    reload = reload.join(", "),
+                ),
+            )
+            .expect("config");
+            let log = dir.path().join("zonegen.log");
+            let secret = knot.secret.expose().to_owned();
+            let mut publisher = Publisher::spawn(&config, &secret, &log);
+            let dns = DnsClient::new(knot.addr(), None, Duration::from_secs(5));
 
-        let (_, mut s) = env.new_session("crash-reg").await;
-        s.cmd(contact_create("crash-c1", "contact-pw")).await.ok();
-        s.cmd(host_create("ns.provider.example", &[])).await.ok();
-        s.cmd(domain_create("first.test", "crash-c1", &["ns.provider.example"], "dom-pw-1"))
-            .await
-            .ok();
-        // Wait until the child published everything (so it is idle, writing nothing).
-        let head = journal_head(&env.db).await;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while metrics_position(metrics).await != Some(head) {
-            publisher.assert_running(&log);
-            assert!(Instant::now() < deadline, "zonegen never caught up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert!(!dns.referral(&n("first.test")).await.expect("q").ns.is_empty());
-
-        // Stop it, queue one big batch, let it go, and kill it after KILL_AFTER UPDATEs.
-        publisher.signal("STOP");
-        for i in 0..BATCH {
+            let (_, mut s) = env.new_session("crash-reg").await;
+            s.cmd(contact_create("crash-c1", "contact-pw")).await.ok();
+            s.cmd(host_create("ns.provider.example", &[])).await.ok();
             s.cmd(domain_create(
-                &format!("d{i:03}.test"),
+                "first.test",
                 "crash-c1",
                 &["ns.provider.example"],
                 "dom-pw-1",
             ))
             .await
             .ok();
-        }
-        let serial0 = dns.soa_serial(&n("test")).await.expect("soa").expect("served");
-        publisher.signal("CONT");
-        let mut seen = vec![serial0];
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while seen.len() <= KILL_AFTER {
-            let s = dns.soa_serial(&n("test")).await.expect("soa").expect("served");
-            if seen.last() != Some(&s) {
-                seen.push(s);
+            // Wait until the child published everything (so it is idle, writing nothing).
+            let head = journal_head(&env.db).await;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while metrics_position(metrics).await != Some(head) {
+                publisher.assert_running(&log);
+                assert!(Instant::now() < deadline, "zonegen never caught up");
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            assert!(Instant::now() < deadline, "the batch never started: {seen:?}");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        publisher.sigkill();
-        let served = dns.axfr(&n("test"), 100_000).await.expect("axfr");
-        let delegated = served.nodes.values().filter(|v| !v.ns.is_empty()).count();
-        assert!(
-            delegated > 1 && delegated < BATCH + 1,
-            "not killed mid-batch: {delegated} of {} delegations served",
-            BATCH + 1
-        );
+            assert!(!dns
+                .referral(&n("first.test"))
+                .await
+                .expect("q")
+                .ns
+                .is_empty());
 
-        // Restart: the served zone must become exactly a fresh generation from the DB.
-        let mut publisher = Publisher::spawn(&config, &secret, &log);
-        let snap = DbSource::from_db(&env.db).snapshot().await.expect("snapshot");
-        let (fresh, warnings) = zone_contents(&apex(), &snap.domains, &snap.hosts);
-        assert!(warnings.is_empty(), "{warnings:?}");
-        assert_eq!(fresh.delegation_count(), BATCH + 1);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            publisher.assert_running(&log);
+            // Stop it, queue one big batch, let it go, and kill it after KILL_AFTER UPDATEs.
+            publisher.signal("STOP");
+            for i in 0..BATCH {
+                s.cmd(domain_create(
+                    &format!("d{i:03}.test"),
+                    "crash-c1",
+                    &["ns.provider.example"],
+                    "dom-pw-1",
+                ))
+                .await
+                .ok();
+            }
+            let serial0 = dns
+                .soa_serial(&n("test"))
+                .await
+                .expect("soa")
+                .expect("served");
+            publisher.signal("CONT");
+            let mut seen = vec![serial0];
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while seen.len() <= KILL_AFTER {
+                let s = dns
+                    .soa_serial(&n("test"))
+                    .await
+                    .expect("soa")
+                    .expect("served");
+                if seen.last() != Some(&s) {
+                    seen.push(s);
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the batch never started: {seen:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            publisher.sigkill();
             let served = dns.axfr(&n("test"), 100_000).await.expect("axfr");
-            let diff = diff_nodes(&served.nodes, &fresh.nodes);
-            if diff.is_empty() && served.unexpected.is_empty() {
-                assert_eq!(served.apex_ns, vec![n("ns1.nic.example")]);
-                break;
-            }
+            let delegated = served.nodes.values().filter(|v| !v.ns.is_empty()).count();
             assert!(
-                Instant::now() < deadline,
-                "served zone never matched the database: {} owners differ, e.g. {:?}\n{}",
-                diff.len(),
-                diff.first(),
-                std::fs::read_to_string(&log).unwrap_or_default()
+                delegated > 1 && delegated < BATCH + 1,
+                "not killed mid-batch: {delegated} of {} delegations served",
+                BATCH + 1
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let state = SqlStore::from_db(&env.db).load("test").await.expect("state");
-            if state.map(|st| st.position) == Some(snap.position) {
-                let served = dns.soa_serial(&n("test")).await.expect("soa");
-                assert_eq!(served, state.map(|st| st.serial), "stored serial is served");
-                break;
+
+            // Restart: the served zone must become exactly a fresh generation from the DB.
+            let mut publisher = Publisher::spawn(&config, &secret, &log);
+            let snap = DbSource::from_db(&env.db)
+                .snapshot()
+                .await
+                .expect("snapshot");
+            let (fresh, warnings) = zone_contents(&apex(), &snap.domains, &snap.hosts);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            assert_eq!(fresh.delegation_count(), BATCH + 1);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                publisher.assert_running(&log);
+                let served = dns.axfr(&n("test"), 100_000).await.expect("axfr");
+                let diff = diff_nodes(&served.nodes, &fresh.nodes);
+                if diff.is_empty() && served.unexpected.is_empty() {
+                    assert_eq!(served.apex_ns, vec![n("ns1.nic.example")]);
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "served zone never matched the database: {} owners differ, e.g. {:?}\n{}",
+                    diff.len(),
+                    diff.first(),
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(Instant::now() < deadline, "stored position never reached the head");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        // No full reload was needed after the kill: UPDATEs only, all conditional.
-        let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-        assert_eq!(
-            log_text.matches("full reload done").count(),
-            1,
-            "only the first start reloads:\n{log_text}"
-        );
-        s.logout().await;
-        drop(publisher);
-        drop(knot);
-    })
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let state = SqlStore::from_db(&env.db)
+                    .load("test")
+                    .await
+                    .expect("state");
+                if state.map(|st| st.position) == Some(snap.position) {
+                    let served = dns.soa_serial(&n("test")).await.expect("soa");
+                    assert_eq!(served, state.map(|st| st.serial), "stored serial is served");
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "stored position never reached the head"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // No full reload was needed after the kill: UPDATEs only, all conditional.
+            let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert_eq!(
+                log_text.matches("full reload done").count(),
+                1,
+                "only the first start reloads:\n{log_text}"
+            );
+            s.logout().await;
+            drop(publisher);
+            drop(knot);
+        },
+    )
     .await;
 }

@@ -228,7 +228,7 @@ impl CoreEnv {
         self.add_registrar(RegistrarSpec {
             cl_id,
             password: PW,
-            certs: vec![id.fingerprint.clone()],
+            certs: vec![id.fingerprint],
             networks: vec!["127.0.0.1/32"],
             max_sessions: 25,
         })

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod core;
+pub mod smtp;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -6,24 +6,31 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use epp_proto::contact::{
-    Address, ContactChg, ContactCommand, ContactCreate, ContactStatus, ContactUpdate, Phone, PostalInfo,
-    PostalInfoType,
+    Address, ContactChg, ContactCommand, ContactCreate, ContactStatus, ContactUpdate, Phone,
+    PostalInfo, PostalInfoType,
 };
 use epp_proto::domain::{
-    AuthInfoChange, ContactType, DomainAddRem, DomainChg, DomainCommand, DomainContact, DomainCreate, DomainInfo,
-    DomainRenew, DomainStatus, DomainTransfer, DomainUpdate, HostsFilter, NameServers,
+    AuthInfoChange, ContactType, DomainAddRem, DomainChg, DomainCommand, DomainContact,
+    DomainCreate, DomainInfo, DomainRenew, DomainStatus, DomainTransfer, DomainUpdate, HostsFilter,
+    NameServers,
 };
+use epp_proto::ext::registry_lock::{RegistryLockCommand, UnlockDuration};
 use epp_proto::ext::rgp::RgpUpdate;
 use epp_proto::ext::sec_dns::{DsData, DsOrKeyData, SecDnsCreate, SecDnsRem, SecDnsUpdate};
 use epp_proto::ext::CommandExtension;
 use epp_proto::host::{HostAddRem, HostCommand, HostCreate, HostStatus, HostUpdate};
 use epp_proto::session::Poll;
 use epp_proto::{
-    AuthInfo, Command, ContactId, HostName, Label, MsgId, Period, PeriodUnit, StatusEntry, TransferOp,
+    AuthInfo, Command, ContactId, HostName, Label, MsgId, Period, PeriodUnit, StatusEntry,
+    TransferOp,
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "epp-cli", version, about = "EPP client: runs one command in a logged-in session, or a shell")]
+#[command(
+    name = "epp-cli",
+    version,
+    about = "EPP client: runs one command in a logged-in session, or a shell"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub conn: ConnArgs,
@@ -126,7 +133,9 @@ impl From<Op> for TransferOp {
 
 #[derive(Debug, Subcommand)]
 pub enum DomainCmd {
-    Check { names: Vec<String> },
+    Check {
+        names: Vec<String>,
+    },
     Info {
         name: String,
         #[arg(long, value_enum, default_value = "all")]
@@ -177,7 +186,9 @@ pub enum DomainCmd {
         #[arg(long)]
         rem_all_ds: bool,
     },
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
     Renew {
         name: String,
         /// The current expiry date, YYYY-MM-DD.
@@ -196,13 +207,32 @@ pub enum DomainCmd {
         period: Option<String>,
     },
     /// Ask for a restore of a domain in its redemption period (RFC 3915).
-    Restore { name: String },
+    Restore {
+        name: String,
+    },
+    /// Ask for a registry lock (registryLock-1.0); it takes effect once the registry has
+    /// verified the request with the registrar's lock contact.
+    Lock {
+        name: String,
+    },
+    /// Ask for the registry lock to be lifted (registryLock-1.0), verified like a lock request.
+    Unlock {
+        name: String,
+        /// Relock after this long (xs:duration, e.g. PT1H or P1DT12H); without it the domain
+        /// stays unlocked until a new lock request.
+        #[arg(long)]
+        duration: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum HostCmd {
-    Check { names: Vec<String> },
-    Info { name: String },
+    Check {
+        names: Vec<String>,
+    },
+    Info {
+        name: String,
+    },
     Create {
         name: String,
         #[arg(long)]
@@ -221,12 +251,16 @@ pub enum HostCmd {
         #[arg(long)]
         new_name: Option<String>,
     },
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContactCmd {
-    Check { ids: Vec<String> },
+    Check {
+        ids: Vec<String>,
+    },
     Info {
         id: String,
         #[arg(long)]
@@ -269,7 +303,9 @@ pub enum ContactCmd {
         #[arg(long)]
         rem_status: Vec<String>,
     },
-    Delete { id: String },
+    Delete {
+        id: String,
+    },
     Transfer {
         #[arg(value_enum)]
         op: Op,
@@ -312,7 +348,10 @@ fn labels(names: &[String]) -> Result<Vec<Label>, ArgError> {
     if names.is_empty() {
         return Err(ArgError("give at least one name".into()));
     }
-    names.iter().map(|n| Label::new(n).map_err(|e| bad(n, e))).collect()
+    names
+        .iter()
+        .map(|n| Label::new(n).map_err(|e| bad(n, e)))
+        .collect()
 }
 
 /// `1y`, `6m`, or a bare number of years.
@@ -324,7 +363,9 @@ pub fn period(s: &str) -> Result<Period, ArgError> {
             None => (s, PeriodUnit::Years),
         },
     };
-    let value: u8 = num.parse().map_err(|_| ArgError(format!("period {s:?}: expected e.g. 1y or 6m")))?;
+    let value: u8 = num
+        .parse()
+        .map_err(|_| ArgError(format!("period {s:?}: expected e.g. 1y or 6m")))?;
     Period::new(value, unit).map_err(|e| bad("period", e))
 }
 
@@ -332,10 +373,18 @@ pub fn period(s: &str) -> Result<Period, ArgError> {
 pub fn ds(s: &str) -> Result<DsData, ArgError> {
     let parts: Vec<&str> = s.split(':').collect();
     let [tag, alg, dt, digest] = parts.as_slice() else {
-        return Err(ArgError(format!("DS {s:?}: expected KEYTAG:ALG:DIGESTTYPE:HEXDIGEST")));
+        return Err(ArgError(format!(
+            "DS {s:?}: expected KEYTAG:ALG:DIGESTTYPE:HEXDIGEST"
+        )));
     };
-    let num = |v: &str, what: &str| v.parse::<u16>().map_err(|_| ArgError(format!("DS {what} {v:?} is not a number")));
-    let byte = |v: &str, what: &str| v.parse::<u8>().map_err(|_| ArgError(format!("DS {what} {v:?} is not 0-255")));
+    let num = |v: &str, what: &str| {
+        v.parse::<u16>()
+            .map_err(|_| ArgError(format!("DS {what} {v:?} is not a number")))
+    };
+    let byte = |v: &str, what: &str| {
+        v.parse::<u8>()
+            .map_err(|_| ArgError(format!("DS {what} {v:?} is not 0-255")))
+    };
     if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ArgError(format!("DS digest {digest:?} is not hex")));
     }
@@ -348,25 +397,44 @@ pub fn ds(s: &str) -> Result<DsData, ArgError> {
     })
 }
 
-fn statuses<S>(list: &[String], parse: fn(&str) -> Option<S>) -> Result<Vec<StatusEntry<S>>, ArgError> {
+fn statuses<S>(
+    list: &[String],
+    parse: fn(&str) -> Option<S>,
+) -> Result<Vec<StatusEntry<S>>, ArgError> {
     list.iter()
-        .map(|s| parse(s).map(StatusEntry::new).ok_or_else(|| ArgError(format!("unknown status {s:?}"))))
+        .map(|s| {
+            parse(s)
+                .map(StatusEntry::new)
+                .ok_or_else(|| ArgError(format!("unknown status {s:?}")))
+        })
         .collect()
 }
 
 fn phone(s: &str) -> Phone {
-    Phone { number: s.to_owned(), ext: None }
+    Phone {
+        number: s.to_owned(),
+        ext: None,
+    }
 }
 
 fn contacts(kind: ContactType, ids: &[String]) -> Result<Vec<DomainContact>, ArgError> {
-    ids.iter().map(|id| Ok(DomainContact { contact_type: kind, id: contact_id(id)? })).collect()
+    ids.iter()
+        .map(|id| {
+            Ok(DomainContact {
+                contact_type: kind,
+                id: contact_id(id)?,
+            })
+        })
+        .collect()
 }
 
 fn hosts_of(names: &[String]) -> Result<Option<NameServers>, ArgError> {
     if names.is_empty() {
         return Ok(None);
     }
-    Ok(Some(NameServers::HostObj(names.iter().map(|n| host(n)).collect::<Result<_, _>>()?)))
+    Ok(Some(NameServers::HostObj(
+        names.iter().map(|n| host(n)).collect::<Result<_, _>>()?,
+    )))
 }
 
 /// Turns a parsed subcommand into the EPP command and its extensions.
@@ -377,9 +445,10 @@ pub fn build(cmd: &CliCommand) -> Result<(Command, Vec<CommandExtension>), ArgEr
             return Err(ArgError("not an object command".into()))
         }
         CliCommand::Poll(PollCmd::Req) => (Command::Poll(Poll::Request), none()),
-        CliCommand::Poll(PollCmd::Ack { id }) => {
-            (Command::Poll(Poll::Acknowledge(MsgId::new(id).map_err(|e| bad(id, e))?)), none())
-        }
+        CliCommand::Poll(PollCmd::Ack { id }) => (
+            Command::Poll(Poll::Acknowledge(MsgId::new(id).map_err(|e| bad(id, e))?)),
+            none(),
+        ),
         CliCommand::Domain(d) => build_domain(d)?,
         CliCommand::Host(h) => (Command::Host(build_host(h)?), none()),
         CliCommand::Contact(c) => (Command::Contact(build_contact(c)?), none()),
@@ -390,7 +459,11 @@ fn build_domain(d: &DomainCmd) -> Result<(Command, Vec<CommandExtension>), ArgEr
     let mut ext = Vec::new();
     let cmd = match d {
         DomainCmd::Check { names } => DomainCommand::Check(labels(names)?),
-        DomainCmd::Info { name, hosts, auth_info } => DomainCommand::Info(DomainInfo {
+        DomainCmd::Info {
+            name,
+            hosts,
+            auth_info,
+        } => DomainCommand::Info(DomainInfo {
             name: host(name)?,
             hosts: match hosts {
                 Hosts::All => HostsFilter::All,
@@ -400,10 +473,23 @@ fn build_domain(d: &DomainCmd) -> Result<(Command, Vec<CommandExtension>), ArgEr
             },
             auth_info: auth_info.as_deref().map(auth).transpose()?,
         }),
-        DomainCmd::Create { name, registrant, admin, tech, billing, ns, period: p, auth_info, ds: dss } => {
+        DomainCmd::Create {
+            name,
+            registrant,
+            admin,
+            tech,
+            billing,
+            ns,
+            period: p,
+            auth_info,
+            ds: dss,
+        } => {
             if !dss.is_empty() {
                 let data = dss.iter().map(|s| ds(s)).collect::<Result<_, _>>()?;
-                ext.push(CommandExtension::SecDnsCreate(SecDnsCreate { max_sig_life: None, data: DsOrKeyData::Ds(data) }));
+                ext.push(CommandExtension::SecDnsCreate(SecDnsCreate {
+                    max_sig_life: None,
+                    data: DsOrKeyData::Ds(data),
+                }));
             }
             let mut all = contacts(ContactType::Admin, admin)?;
             all.extend(contacts(ContactType::Tech, tech)?);
@@ -431,23 +517,44 @@ fn build_domain(d: &DomainCmd) -> Result<(Command, Vec<CommandExtension>), ArgEr
         } => {
             if !add_ds.is_empty() || !rem_ds.is_empty() || *rem_all_ds {
                 let add = (!add_ds.is_empty())
-                    .then(|| add_ds.iter().map(|s| ds(s)).collect::<Result<Vec<_>, _>>().map(DsOrKeyData::Ds))
+                    .then(|| {
+                        add_ds
+                            .iter()
+                            .map(|s| ds(s))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(DsOrKeyData::Ds)
+                    })
                     .transpose()?;
                 let rem = if *rem_all_ds {
                     Some(SecDnsRem::All)
                 } else if rem_ds.is_empty() {
                     None
                 } else {
-                    Some(SecDnsRem::Data(DsOrKeyData::Ds(rem_ds.iter().map(|s| ds(s)).collect::<Result<_, _>>()?)))
+                    Some(SecDnsRem::Data(DsOrKeyData::Ds(
+                        rem_ds.iter().map(|s| ds(s)).collect::<Result<_, _>>()?,
+                    )))
                 };
-                ext.push(CommandExtension::SecDnsUpdate(SecDnsUpdate { urgent: false, rem, add, chg_max_sig_life: None }));
+                ext.push(CommandExtension::SecDnsUpdate(SecDnsUpdate {
+                    urgent: false,
+                    rem,
+                    add,
+                    chg_max_sig_life: None,
+                }));
             }
-            let chg = (registrant.is_some() || auth_info.is_some()).then(|| -> Result<DomainChg, ArgError> {
-                Ok(DomainChg {
-                    registrant: registrant.as_deref().map(|r| contact_id(r).map(Some)).transpose()?,
-                    auth_info: auth_info.as_deref().map(|a| auth(a).map(AuthInfoChange::Set)).transpose()?,
-                })
-            });
+            let chg = (registrant.is_some() || auth_info.is_some()).then(
+                || -> Result<DomainChg, ArgError> {
+                    Ok(DomainChg {
+                        registrant: registrant
+                            .as_deref()
+                            .map(|r| contact_id(r).map(Some))
+                            .transpose()?,
+                        auth_info: auth_info
+                            .as_deref()
+                            .map(|a| auth(a).map(AuthInfoChange::Set))
+                            .transpose()?,
+                    })
+                },
+            );
             DomainCommand::Update(DomainUpdate {
                 name: host(name)?,
                 add: DomainAddRem {
@@ -464,13 +571,22 @@ fn build_domain(d: &DomainCmd) -> Result<(Command, Vec<CommandExtension>), ArgEr
             })
         }
         DomainCmd::Delete { name } => DomainCommand::Delete(host(name)?),
-        DomainCmd::Renew { name, cur_exp_date, period: p } => DomainCommand::Renew(DomainRenew {
+        DomainCmd::Renew {
+            name,
+            cur_exp_date,
+            period: p,
+        } => DomainCommand::Renew(DomainRenew {
             name: host(name)?,
             cur_exp_date: chrono::NaiveDate::parse_from_str(cur_exp_date, "%Y-%m-%d")
                 .map_err(|e| bad("cur-exp-date", e))?,
             period: p.as_deref().map(period).transpose()?,
         }),
-        DomainCmd::Transfer { op, name, auth_info, period: p } => DomainCommand::Transfer(DomainTransfer {
+        DomainCmd::Transfer {
+            op,
+            name,
+            auth_info,
+            period: p,
+        } => DomainCommand::Transfer(DomainTransfer {
             op: (*op).into(),
             name: host(name)?,
             period: p.as_deref().map(period).transpose()?,
@@ -485,23 +601,65 @@ fn build_domain(d: &DomainCmd) -> Result<(Command, Vec<CommandExtension>), ArgEr
                 chg: Some(DomainChg::default()),
             })
         }
+        DomainCmd::Lock { name } => {
+            ext.push(CommandExtension::RegistryLock(RegistryLockCommand::Lock));
+            empty_update(name)?
+        }
+        DomainCmd::Unlock { name, duration } => {
+            let duration = duration
+                .as_deref()
+                .map(|d| {
+                    UnlockDuration::parse(d).ok_or_else(|| {
+                        bad(d, "expected an xs:duration from PT1S to P30D, e.g. PT1H")
+                    })
+                })
+                .transpose()?;
+            ext.push(CommandExtension::RegistryLock(
+                RegistryLockCommand::Unlock { duration },
+            ));
+            empty_update(name)?
+        }
     };
     Ok((Command::Domain(cmd), ext))
+}
+
+/// A `<domain:update>` with no add, rem or chg: the carrier of a registry lock request.
+fn empty_update(name: &str) -> Result<DomainCommand, ArgError> {
+    Ok(DomainCommand::Update(DomainUpdate {
+        name: host(name)?,
+        add: DomainAddRem::default(),
+        rem: DomainAddRem::default(),
+        chg: None,
+    }))
 }
 
 fn build_host(h: &HostCmd) -> Result<HostCommand, ArgError> {
     Ok(match h {
         HostCmd::Check { names } => HostCommand::Check(labels(names)?),
         HostCmd::Info { name } => HostCommand::Info(host(name)?),
-        HostCmd::Create { name, addr } => HostCommand::Create(HostCreate { name: host(name)?, addrs: addr.clone() }),
-        HostCmd::Update { name, add_addr, rem_addr, add_status, rem_status, new_name } => {
-            HostCommand::Update(HostUpdate {
-                name: host(name)?,
-                add: HostAddRem { addrs: add_addr.clone(), statuses: statuses(add_status, HostStatus::from_token)? },
-                rem: HostAddRem { addrs: rem_addr.clone(), statuses: statuses(rem_status, HostStatus::from_token)? },
-                new_name: new_name.as_deref().map(host).transpose()?,
-            })
-        }
+        HostCmd::Create { name, addr } => HostCommand::Create(HostCreate {
+            name: host(name)?,
+            addrs: addr.clone(),
+        }),
+        HostCmd::Update {
+            name,
+            add_addr,
+            rem_addr,
+            add_status,
+            rem_status,
+            new_name,
+        } => HostCommand::Update(HostUpdate {
+            name: host(name)?,
+            add: HostAddRem {
+                addrs: add_addr.clone(),
+                statuses: statuses(add_status, HostStatus::from_token)?,
+            },
+            rem: HostAddRem {
+                addrs: rem_addr.clone(),
+                statuses: statuses(rem_status, HostStatus::from_token)?,
+            },
+            new_name: new_name.as_deref().map(host).transpose()?,
+        }),
         HostCmd::Delete { name } => HostCommand::Delete(host(name)?),
     })
 }
@@ -512,13 +670,32 @@ fn build_contact(c: &ContactCmd) -> Result<ContactCommand, ArgError> {
             if ids.is_empty() {
                 return Err(ArgError("give at least one contact id".into()));
             }
-            ContactCommand::Check(ids.iter().map(|i| contact_id(i)).collect::<Result<_, _>>()?)
+            ContactCommand::Check(
+                ids.iter()
+                    .map(|i| contact_id(i))
+                    .collect::<Result<_, _>>()?,
+            )
         }
-        ContactCmd::Info { id, auth_info } => {
-            ContactCommand::Info { id: contact_id(id)?, auth_info: auth_info.as_deref().map(auth).transpose()? }
-        }
-        ContactCmd::Create { id, name, org, street, city, sp, pc, cc, voice, email, auth_info } => {
-            let info_type = if [name, city].iter().all(|s| s.is_ascii()) && street.iter().all(|s| s.is_ascii()) {
+        ContactCmd::Info { id, auth_info } => ContactCommand::Info {
+            id: contact_id(id)?,
+            auth_info: auth_info.as_deref().map(auth).transpose()?,
+        },
+        ContactCmd::Create {
+            id,
+            name,
+            org,
+            street,
+            city,
+            sp,
+            pc,
+            cc,
+            voice,
+            email,
+            auth_info,
+        } => {
+            let info_type = if [name, city].iter().all(|s| s.is_ascii())
+                && street.iter().all(|s| s.is_ascii())
+            {
                 PostalInfoType::Int
             } else {
                 PostalInfoType::Loc
@@ -529,7 +706,13 @@ fn build_contact(c: &ContactCmd) -> Result<ContactCommand, ArgError> {
                     info_type,
                     name: name.clone(),
                     org: org.clone(),
-                    addr: Address { street: street.clone(), city: city.clone(), sp: sp.clone(), pc: pc.clone(), cc: cc.clone() },
+                    addr: Address {
+                        street: street.clone(),
+                        city: city.clone(),
+                        sp: sp.clone(),
+                        pc: pc.clone(),
+                        cc: cc.clone(),
+                    },
                 }],
                 voice: voice.as_deref().map(phone),
                 fax: None,
@@ -538,15 +721,24 @@ fn build_contact(c: &ContactCmd) -> Result<ContactCommand, ArgError> {
                 disclose: None,
             })
         }
-        ContactCmd::Update { id, email, voice, auth_info, add_status, rem_status } => {
-            let chg = (email.is_some() || voice.is_some() || auth_info.is_some()).then(|| -> Result<_, ArgError> {
-                Ok(ContactChg {
-                    email: email.clone(),
-                    voice: voice.as_deref().map(|v| Some(phone(v))),
-                    auth_info: auth_info.as_deref().map(auth).transpose()?,
-                    ..ContactChg::default()
-                })
-            });
+        ContactCmd::Update {
+            id,
+            email,
+            voice,
+            auth_info,
+            add_status,
+            rem_status,
+        } => {
+            let chg = (email.is_some() || voice.is_some() || auth_info.is_some()).then(
+                || -> Result<_, ArgError> {
+                    Ok(ContactChg {
+                        email: email.clone(),
+                        voice: voice.as_deref().map(|v| Some(phone(v))),
+                        auth_info: auth_info.as_deref().map(auth).transpose()?,
+                        ..ContactChg::default()
+                    })
+                },
+            );
             ContactCommand::Update(ContactUpdate {
                 id: contact_id(id)?,
                 add: statuses(add_status, ContactStatus::from_token)?,
@@ -574,7 +766,10 @@ mod tests {
         assert!(period("0y").is_err());
         assert!(period("1.5").is_err());
         let d = ds("12345:13:2:abcdef").unwrap();
-        assert_eq!((d.key_tag, d.alg, d.digest_type, d.digest.as_str()), (12345, 13, 2, "ABCDEF"));
+        assert_eq!(
+            (d.key_tag, d.alg, d.digest_type, d.digest.as_str()),
+            (12345, 13, 2, "ABCDEF")
+        );
         assert!(ds("1:2:3").is_err());
         assert!(ds("1:2:300:ab").is_err());
         assert!(ds("1:2:3:xyz").is_err());
@@ -583,17 +778,87 @@ mod tests {
     #[test]
     fn domain_create_maps_every_option() {
         let cli = Cli::try_parse_from([
-            "epp-cli", "domain", "create", "Example.TEST", "--registrant", "reg1", "--admin", "adm1", "--tech", "tec1",
-            "--ns", "ns1.example.net", "--ns", "ns2.example.net", "--period", "2y", "--auth-info", "2fooBAR",
-            "--ds", "1:13:2:ab",
+            "epp-cli",
+            "domain",
+            "create",
+            "Example.TEST",
+            "--registrant",
+            "reg1",
+            "--admin",
+            "adm1",
+            "--tech",
+            "tec1",
+            "--ns",
+            "ns1.example.net",
+            "--ns",
+            "ns2.example.net",
+            "--period",
+            "2y",
+            "--auth-info",
+            "2fooBAR",
+            "--ds",
+            "1:13:2:ab",
         ])
         .unwrap();
         let (cmd, ext) = build(&cli.command).unwrap();
-        let Command::Domain(DomainCommand::Create(c)) = cmd else { panic!("{cmd:?}") };
+        let Command::Domain(DomainCommand::Create(c)) = cmd else {
+            panic!("{cmd:?}")
+        };
         assert_eq!(c.name.as_str(), "example.test");
         assert_eq!(c.contacts.len(), 2);
         assert_eq!(c.ns.unwrap().len(), 2);
         assert_eq!(c.period, Some(Period::years(2).unwrap()));
         assert_eq!(ext.len(), 1);
+    }
+
+    fn lock_request(args: &[&str]) -> Result<(DomainUpdate, Vec<CommandExtension>), ArgError> {
+        let cli = Cli::try_parse_from([&["epp-cli", "domain"][..], args].concat())
+            .map_err(|e| ArgError(e.to_string()))?;
+        let (cmd, ext) = build(&cli.command)?;
+        let Command::Domain(DomainCommand::Update(u)) = cmd else {
+            panic!("{cmd:?}")
+        };
+        Ok((u, ext))
+    }
+
+    #[test]
+    fn domain_lock_and_unlock_are_empty_updates_with_the_extension() {
+        let (u, ext) = lock_request(&["lock", "Example.TEST"]).unwrap();
+        assert_eq!(u.name.as_str(), "example.test");
+        assert!(
+            u.add.is_empty() && u.rem.is_empty() && u.chg.is_none(),
+            "{u:?}"
+        );
+        assert_eq!(
+            ext,
+            [CommandExtension::RegistryLock(RegistryLockCommand::Lock)]
+        );
+
+        let (u, ext) = lock_request(&["unlock", "example.test"]).unwrap();
+        assert!(
+            u.add.is_empty() && u.rem.is_empty() && u.chg.is_none(),
+            "{u:?}"
+        );
+        assert_eq!(
+            ext,
+            [CommandExtension::RegistryLock(
+                RegistryLockCommand::Unlock { duration: None }
+            )]
+        );
+
+        let (_, ext) = lock_request(&["unlock", "example.test", "--duration", "P1DT30M"]).unwrap();
+        assert_eq!(
+            ext,
+            [CommandExtension::RegistryLock(
+                RegistryLockCommand::Unlock {
+                    duration: UnlockDuration::from_secs(86_400 + 1800)
+                }
+            )]
+        );
+
+        assert!(lock_request(&["unlock", "example.test", "--duration", "P1M"]).is_err());
+        assert!(lock_request(&["unlock", "example.test", "--duration", "P31D"]).is_err());
+        assert!(lock_request(&["lock", "example.test", "--duration", "PT1H"]).is_err());
+        assert!(lock_request(&["lock", "-bad-.test"]).is_err());
     }
 }

@@ -86,7 +86,10 @@ fn io_to_client_error(e: std::io::Error) -> ClientError {
 }
 
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
-    let files = |reason: String| ClientError::Files { path: path.display().to_string(), reason };
+    let files = |reason: String| ClientError::Files {
+        path: path.display().to_string(),
+        reason,
+    };
     let certs: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| files(e.to_string()))?
         .collect::<Result<_, _>>()
@@ -98,22 +101,34 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> 
 }
 
 /// Builds the TLS client configuration: trust only the given CA, present the client cert.
-pub fn tls_config(cert: &Path, key: &Path, ca: &Path) -> Result<Arc<rustls::ClientConfig>, ClientError> {
+pub fn tls_config(
+    cert: &Path,
+    key: &Path,
+    ca: &Path,
+) -> Result<Arc<rustls::ClientConfig>, ClientError> {
     let mut roots = rustls::RootCertStore::empty();
     for c in read_certs(ca)? {
-        roots
-            .add(c)
-            .map_err(|e| ClientError::Files { path: ca.display().to_string(), reason: e.to_string() })?;
+        roots.add(c).map_err(|e| ClientError::Files {
+            path: ca.display().to_string(),
+            reason: e.to_string(),
+        })?;
     }
     let chain = read_certs(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| ClientError::Files { path: key.display().to_string(), reason: e.to_string() })?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| ClientError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .map_err(|e| ClientError::Files { path: cert.display().to_string(), reason: e.to_string() })?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| ClientError::Files {
+        path: key.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+    .map_err(|e| ClientError::Tls(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_client_auth_cert(chain, key)
+    .map_err(|e| ClientError::Files {
+        path: cert.display().to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(Arc::new(config))
 }
 
@@ -145,30 +160,49 @@ impl Client {
     }
 
     /// Connects with a prepared TLS configuration (load tools reuse one for many sessions).
-    pub async fn connect_with(opts: &ConnectOptions, config: Arc<rustls::ClientConfig>) -> Result<Self, ClientError> {
-        let connect_err = |reason: String| ClientError::Connect { server: opts.server.clone(), reason };
+    pub async fn connect_with(
+        opts: &ConnectOptions,
+        config: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ClientError> {
+        let connect_err = |reason: String| ClientError::Connect {
+            server: opts.server.clone(),
+            reason,
+        };
         let addr: SocketAddr = tokio::net::lookup_host(&opts.server)
             .await
             .map_err(|e| connect_err(e.to_string()))?
             .next()
             .ok_or_else(|| connect_err("no address".into()))?;
-        let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() }
-            .map_err(|e| connect_err(e.to_string()))?;
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        }
+        .map_err(|e| connect_err(e.to_string()))?;
         if let Some(bind) = opts.bind {
-            socket.bind(SocketAddr::new(bind, 0)).map_err(|e| connect_err(format!("bind {bind}: {e}")))?;
+            socket
+                .bind(SocketAddr::new(bind, 0))
+                .map_err(|e| connect_err(format!("bind {bind}: {e}")))?;
         }
         let tcp = tokio::time::timeout(opts.timeout, socket.connect(addr))
             .await
             .map_err(|_| ClientError::Timeout(opts.timeout))?
             .map_err(|e| connect_err(e.to_string()))?;
-        tcp.set_nodelay(true).map_err(|e| connect_err(e.to_string()))?;
-        let name = opts.server_name.clone().unwrap_or_else(|| host_part(&opts.server).to_owned());
+        tcp.set_nodelay(true)
+            .map_err(|e| connect_err(e.to_string()))?;
+        let name = opts
+            .server_name
+            .clone()
+            .unwrap_or_else(|| host_part(&opts.server).to_owned());
         let server_name = ServerName::try_from(name.clone())
             .map_err(|_| ClientError::Tls(format!("{name:?} is not a valid server name")))?;
-        let stream = tokio::time::timeout(opts.timeout, TlsConnector::from(config).connect(server_name, tcp))
-            .await
-            .map_err(|_| ClientError::Timeout(opts.timeout))?
-            .map_err(io_to_client_error)?;
+        let stream = tokio::time::timeout(
+            opts.timeout,
+            TlsConnector::from(config).connect(server_name, tcp),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout(opts.timeout))?
+        .map_err(io_to_client_error)?;
         let mut client = Client {
             stream,
             buf: Vec::with_capacity(4096),
@@ -181,14 +215,22 @@ impl Client {
         let xml = client.read().await?;
         match epp_wire::decode(xml.as_bytes()) {
             Ok(Frame::Greeting(g)) => client.greeting = g,
-            Ok(other) => return Err(ClientError::Protocol(format!("expected a greeting, got {other:?}"))),
+            Ok(other) => {
+                return Err(ClientError::Protocol(format!(
+                    "expected a greeting, got {other:?}"
+                )))
+            }
             Err(e) => return Err(ClientError::Protocol(e.to_string())),
         }
         Ok(client)
     }
 
     async fn read(&mut self) -> Result<String, ClientError> {
-        let read = epp_wire::read_frame(&mut self.stream, epp_wire::DEFAULT_MAX_FRAME_LEN * 16, &mut self.buf);
+        let read = epp_wire::read_frame(
+            &mut self.stream,
+            epp_wire::DEFAULT_MAX_FRAME_LEN * 16,
+            &mut self.buf,
+        );
         match tokio::time::timeout(self.timeout, read).await {
             Err(_) => Err(ClientError::Timeout(self.timeout)),
             Ok(Err(epp_wire::FrameError::Io(e))) => Err(io_to_client_error(e)),
@@ -204,7 +246,9 @@ impl Client {
     /// Sends any document and returns the raw answer.
     pub async fn send_raw(&mut self, xml: &str) -> Result<String, ClientError> {
         self.last_request = xml.to_owned();
-        epp_wire::write_frame(&mut self.stream, xml.as_bytes()).await.map_err(io_to_client_error)?;
+        epp_wire::write_frame(&mut self.stream, xml.as_bytes())
+            .await
+            .map_err(io_to_client_error)?;
         let answer = self.read().await?;
         self.last_response.clone_from(&answer);
         Ok(answer)
@@ -221,28 +265,52 @@ impl Client {
     pub fn next_cl_trid(&mut self) -> ClTrid {
         self.counter += 1;
         let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S");
-        ClTrid::new(&format!("CLI-{stamp}-{}-{}", std::process::id(), self.counter))
-            .expect("a CLI clTRID is at most 4+14+1+10+1+20 characters")
+        ClTrid::new(&format!(
+            "CLI-{stamp}-{}-{}",
+            std::process::id(),
+            self.counter
+        ))
+        .expect("a CLI clTRID is at most 4+14+1+10+1+20 characters")
     }
 
     /// Runs a command with a generated clTRID.
-    pub async fn command(&mut self, command: Command, extensions: Vec<CommandExtension>) -> Result<Response, ClientError> {
+    pub async fn command(
+        &mut self,
+        command: Command,
+        extensions: Vec<CommandExtension>,
+    ) -> Result<Response, ClientError> {
         let cl_trid = Some(self.next_cl_trid());
-        match self.send(&Frame::Command(CommandFrame { command, extensions, cl_trid })).await? {
+        match self
+            .send(&Frame::Command(CommandFrame {
+                command,
+                extensions,
+                cl_trid,
+            }))
+            .await?
+        {
             Frame::Response(r) => Ok(r),
-            other => Err(ClientError::Protocol(format!("expected a response, got {other:?}"))),
+            other => Err(ClientError::Protocol(format!(
+                "expected a response, got {other:?}"
+            ))),
         }
     }
 
     pub async fn hello(&mut self) -> Result<Greeting, ClientError> {
         match self.send(&Frame::Hello).await? {
             Frame::Greeting(g) => Ok(g),
-            other => Err(ClientError::Protocol(format!("expected a greeting, got {other:?}"))),
+            other => Err(ClientError::Protocol(format!(
+                "expected a greeting, got {other:?}"
+            ))),
         }
     }
 
     /// Logs in with every object and extension the greeting offers.
-    pub async fn login(&mut self, cl_id: ClientId, pw: Password, new_pw: Option<Password>) -> Result<Response, ClientError> {
+    pub async fn login(
+        &mut self,
+        cl_id: ClientId,
+        pw: Password,
+        new_pw: Option<Password>,
+    ) -> Result<Response, ClientError> {
         let login = Login {
             cl_id,
             pw,

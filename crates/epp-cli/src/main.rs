@@ -12,6 +12,16 @@ use epp_cli::profile::Profile;
 use epp_cli::{exit, render};
 use epp_proto::{ClientId, Password, Response};
 
+/// Prints a line to stdout. A closed pipe (`epp-cli … | head`) ends the program quietly, as
+/// a killed-by-SIGPIPE tool would, instead of panicking like `println!`.
+fn say(text: std::fmt::Arguments<'_>) {
+    if let Err(e) = writeln!(std::io::stdout().lock(), "{text}") {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(exit::OK));
+        }
+    }
+}
+
 /// How a run failed, and with which exit status.
 #[derive(Debug)]
 struct Failure {
@@ -26,12 +36,18 @@ impl From<ClientError> for Failure {
             ClientError::Files { .. } => exit::LOCAL_FILES,
             _ => exit::CONNECTION,
         };
-        Failure { status, message: e.to_string() }
+        Failure {
+            status,
+            message: e.to_string(),
+        }
     }
 }
 
 fn local(message: impl Into<String>) -> Failure {
-    Failure { status: exit::LOCAL_FILES, message: message.into() }
+    Failure {
+        status: exit::LOCAL_FILES,
+        message: message.into(),
+    }
 }
 
 /// Command-line options win over the profile.
@@ -52,10 +68,14 @@ fn resolve(conn: &ConnArgs) -> Result<Resolved, Failure> {
             message: format!("no {what}: give --{what} or a profile (--profile FILE)"),
         })
     };
-    let server = conn.server.clone().or(profile.server).ok_or_else(|| Failure {
-        status: exit::USAGE,
-        message: "no server: give --server HOST:PORT or a profile (--profile FILE)".into(),
-    })?;
+    let server = conn
+        .server
+        .clone()
+        .or(profile.server)
+        .ok_or_else(|| Failure {
+            status: exit::USAGE,
+            message: "no server: give --server HOST:PORT or a profile (--profile FILE)".into(),
+        })?;
     Ok(Resolved {
         opts: ConnectOptions {
             server,
@@ -73,23 +93,33 @@ fn resolve(conn: &ConnArgs) -> Result<Resolved, Failure> {
 
 fn password(file: Option<&PathBuf>, env: &str, prompt: &str) -> Result<Password, Failure> {
     let raw = if let Some(f) = file {
-        std::fs::read_to_string(f).map_err(|e| local(format!("cannot read {}: {e}", f.display())))?
+        std::fs::read_to_string(f)
+            .map_err(|e| local(format!("cannot read {}: {e}", f.display())))?
     } else if let Ok(v) = std::env::var(env) {
         v
     } else {
-        rpassword::prompt_password(prompt)
-            .map_err(|e| local(format!("no password: set ${env}, use --password-file, or run in a terminal ({e})")))?
+        rpassword::prompt_password(prompt).map_err(|e| {
+            local(format!(
+                "no password: set ${env}, use --password-file, or run in a terminal ({e})"
+            ))
+        })?
     };
-    Password::new(raw.trim_end_matches(['\n', '\r'])).map_err(|e| Failure { status: exit::USAGE, message: e.to_string() })
+    Password::new(raw.trim_end_matches(['\n', '\r'])).map_err(|e| Failure {
+        status: exit::USAGE,
+        message: e.to_string(),
+    })
 }
 
 fn print_response(r: &Response, client: &Client, args: &Cli) {
     if args.xml {
-        println!("{}\n{}", client.last_request, client.last_response);
+        say(format_args!(
+            "{}\n{}",
+            client.last_request, client.last_response
+        ));
     } else if args.json {
-        println!("{}", render::response_json(r));
+        say(format_args!("{}", render::response_json(r)));
     } else {
-        println!("{}", render::response_text(r));
+        say(format_args!("{}", render::response_text(r)));
     }
 }
 
@@ -100,17 +130,32 @@ fn status_of(r: &Response) -> u8 {
     }
 }
 
-async fn login(client: &mut Client, resolved: &Resolved, new_pw: Option<Password>, args: &Cli) -> Result<(), Failure> {
+async fn login(
+    client: &mut Client,
+    resolved: &Resolved,
+    new_pw: Option<Password>,
+    args: &Cli,
+) -> Result<(), Failure> {
     let cl_id = resolved.cl_id.as_deref().ok_or_else(|| Failure {
         status: exit::USAGE,
         message: "no clID: give --cl-id or a profile".into(),
     })?;
-    let cl_id = ClientId::new(cl_id).map_err(|e| Failure { status: exit::USAGE, message: e.to_string() })?;
-    let pw = password(resolved.password_file.as_ref(), "EPP_PASSWORD", "EPP password: ")?;
+    let cl_id = ClientId::new(cl_id).map_err(|e| Failure {
+        status: exit::USAGE,
+        message: e.to_string(),
+    })?;
+    let pw = password(
+        resolved.password_file.as_ref(),
+        "EPP_PASSWORD",
+        "EPP password: ",
+    )?;
     let r = client.login(cl_id, pw, new_pw).await?;
     if status_of(&r) != exit::OK {
         print_response(&r, client, args);
-        return Err(Failure { status: exit::LOGIN_REFUSED, message: "login refused".into() });
+        return Err(Failure {
+            status: exit::LOGIN_REFUSED,
+            message: "login refused".into(),
+        });
     }
     if args.xml {
         print_response(&r, client, args);
@@ -121,25 +166,29 @@ async fn login(client: &mut Client, resolved: &Resolved, new_pw: Option<Password
 async fn run_one(client: &mut Client, command: &CliCommand, args: &Cli) -> Result<u8, Failure> {
     let r = match command {
         CliCommand::Raw { file } => {
-            let xml = std::fs::read_to_string(file).map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
+            let xml = std::fs::read_to_string(file)
+                .map_err(|e| local(format!("cannot read {}: {e}", file.display())))?;
             let answer = client.send_raw(&xml).await?;
             return match epp_wire::decode(answer.as_bytes()) {
                 Ok(epp_proto::Frame::Response(r)) => {
                     if args.json || !args.xml {
                         print_response(&r, client, args);
                     } else {
-                        println!("{}\n{answer}", client.last_request);
+                        say(format_args!("{}\n{answer}", client.last_request));
                     }
                     Ok(status_of(&r))
                 }
                 _ => {
-                    println!("{answer}");
+                    say(format_args!("{answer}"));
                     Ok(exit::OK)
                 }
             };
         }
         other => {
-            let (cmd, ext) = cli::build(other).map_err(|e| Failure { status: exit::USAGE, message: e.0 })?;
+            let (cmd, ext) = cli::build(other).map_err(|e| Failure {
+                status: exit::USAGE,
+                message: e.0,
+            })?;
             client.command(cmd, ext).await?
         }
     };
@@ -154,7 +203,12 @@ async fn shell(client: &mut Client, args: &Cli) -> Result<u8, Failure> {
         print!("epp> ");
         let _ = std::io::stdout().flush();
         let mut line = String::new();
-        if stdin.lock().read_line(&mut line).map_err(|e| local(e.to_string()))? == 0 {
+        if stdin
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| local(e.to_string()))?
+            == 0
+        {
             break;
         }
         let line = line.trim();
@@ -175,11 +229,13 @@ async fn shell(client: &mut Client, args: &Cli) -> Result<u8, Failure> {
             }
             Ok(parsed) if matches!(parsed.command, CliCommand::Hello) => {
                 let g = client.hello().await?;
-                println!("{}", render::greeting_text(&g));
+                say(format_args!("{}", render::greeting_text(&g)));
             }
             Ok(parsed) => match run_one(client, &parsed.command, args).await {
                 Ok(code) => last = code,
-                Err(f) if f.status == exit::USAGE || f.status == exit::LOCAL_FILES => eprintln!("{}", f.message),
+                Err(f) if f.status == exit::USAGE || f.status == exit::LOCAL_FILES => {
+                    eprintln!("{}", f.message)
+                }
                 Err(f) => return Err(f),
             },
             Err(e) => eprintln!("{e}"),
@@ -194,11 +250,14 @@ async fn run(args: Cli) -> Result<u8, Failure> {
     if let CliCommand::Hello = args.command {
         let g = client.hello().await?;
         if args.xml {
-            println!("{}\n{}", client.last_request, client.last_response);
+            say(format_args!(
+                "{}\n{}",
+                client.last_request, client.last_response
+            ));
         } else if args.json {
-            println!("{}", render::greeting_json(&g));
+            say(format_args!("{}", render::greeting_json(&g)));
         } else {
-            println!("{}", render::greeting_text(&g));
+            say(format_args!("{}", render::greeting_text(&g)));
         }
         return Ok(exit::OK);
     }
@@ -209,7 +268,7 @@ async fn run(args: Cli) -> Result<u8, Failure> {
     login(&mut client, &resolved, new_pw, &args).await?;
     let status = match &args.command {
         CliCommand::Passwd => {
-            println!("password changed");
+            say(format_args!("password changed"));
             Ok(exit::OK)
         }
         CliCommand::Shell => shell(&mut client, &args).await,
@@ -222,7 +281,10 @@ async fn run(args: Cli) -> Result<u8, Failure> {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("epp-cli: cannot start: {e}");

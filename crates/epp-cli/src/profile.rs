@@ -37,12 +37,19 @@ pub enum ProfileError {
 
 impl Profile {
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ProfileError::Read { path: path.display().to_string(), reason: e.to_string() })?;
-        let mut p: Profile = toml::from_str(&text)
-            .map_err(|e| ProfileError::Parse { path: path.display().to_string(), reason: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut p: Profile = toml::from_str(&text).map_err(|e| ProfileError::Parse {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for f in [&mut p.cert, &mut p.key, &mut p.ca, &mut p.password_file].into_iter().flatten() {
+        for f in [&mut p.cert, &mut p.key, &mut p.ca, &mut p.password_file]
+            .into_iter()
+            .flatten()
+        {
             if f.is_relative() {
                 *f = base.join(&*f);
             }
@@ -75,7 +82,10 @@ mod tests {
         assert_eq!(p.cert.unwrap(), dir.join("c.pem"));
         assert_eq!(p.ca.unwrap(), PathBuf::from("/abs/ca.pem"));
         std::fs::write(&path, "sever = \"x\"\n").unwrap();
-        assert!(matches!(Profile::load(&path), Err(ProfileError::Parse { .. })));
+        assert!(matches!(
+            Profile::load(&path),
+            Err(ProfileError::Parse { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -10,7 +10,11 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<String>) {
         Value::Null => {}
         Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -45,18 +49,33 @@ pub fn response_text(r: &Response) -> String {
             lines.push(format!("  value: {} = {}", v.name, v.text));
         }
         for v in &res.ext_values {
-            lines.push(format!("  reason: {} ({} = {})", v.reason, v.value.name, v.value.text));
+            lines.push(format!(
+                "  reason: {} ({} = {})",
+                v.reason, v.value.name, v.value.text
+            ));
         }
     }
     let mut rest = Vec::new();
     if let Some(q) = &r.msg_q {
-        flatten("msgQ", &serde_json::to_value(q).unwrap_or(Value::Null), &mut rest);
+        flatten(
+            "msgQ",
+            &serde_json::to_value(q).unwrap_or(Value::Null),
+            &mut rest,
+        );
     }
     if let Some(d) = &r.res_data {
-        flatten("", &serde_json::to_value(d).unwrap_or(Value::Null), &mut rest);
+        flatten(
+            "",
+            &serde_json::to_value(d).unwrap_or(Value::Null),
+            &mut rest,
+        );
     }
     for e in &r.extensions {
-        flatten("", &serde_json::to_value(e).unwrap_or(Value::Null), &mut rest);
+        flatten(
+            "",
+            &serde_json::to_value(e).unwrap_or(Value::Null),
+            &mut rest,
+        );
     }
     if let Some(t) = &r.tr_id.cl_trid {
         rest.push(format!("clTRID: {t}"));
@@ -74,7 +93,11 @@ pub fn response_json(r: &Response) -> String {
 
 pub fn greeting_text(g: &Greeting) -> String {
     let mut lines = Vec::new();
-    flatten("", &serde_json::to_value(g).unwrap_or(Value::Null), &mut lines);
+    flatten(
+        "",
+        &serde_json::to_value(g).unwrap_or(Value::Null),
+        &mut lines,
+    );
     lines.join("\n")
 }
 
@@ -92,8 +115,16 @@ mod tests {
     fn text_starts_with_code_and_flattens_data() {
         let mut r = Response::from_code(ResultCode::Success, TrId::default());
         r.res_data = Some(ResponseData::DomainCheck(vec![
-            CheckItem { name: "a.test".into(), available: true, reason: None },
-            CheckItem { name: "b.test".into(), available: false, reason: Some("In use".into()) },
+            CheckItem {
+                name: "a.test".into(),
+                available: true,
+                reason: None,
+            },
+            CheckItem {
+                name: "b.test".into(),
+                available: false,
+                reason: Some("In use".into()),
+            },
         ]));
         let t = response_text(&r);
         assert!(t.starts_with("1000 Command completed successfully"), "{t}");

@@ -1,11 +1,11 @@
 //! Types shared by the object mappings: periods, transfer operations and states, status
 //! entries, check results, and the identifiers re-exported from [`crate::value`].
 
+use crate::value::ValueError;
 pub use crate::value::{
     AuthInfo, ClTrid, ClientId, ContactId, DomainName, HostName, Label, MsgId, Password, Roid,
     SvTrid,
 };
-use crate::value::ValueError;
 
 /// A point in time as EPP carries it (`xs:dateTime`, always written in UTC).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
@@ -78,8 +78,13 @@ pub enum TransferOp {
 }
 
 impl TransferOp {
-    pub const ALL: [TransferOp; 5] =
-        [TransferOp::Request, TransferOp::Query, TransferOp::Approve, TransferOp::Reject, TransferOp::Cancel];
+    pub const ALL: [TransferOp; 5] = [
+        TransferOp::Request,
+        TransferOp::Query,
+        TransferOp::Approve,
+        TransferOp::Reject,
+        TransferOp::Cancel,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -147,7 +152,11 @@ pub struct StatusEntry<S> {
 
 impl<S> StatusEntry<S> {
     pub fn new(status: S) -> Self {
-        Self { status, lang: None, reason: None }
+        Self {
+            status,
+            lang: None,
+            reason: None,
+        }
     }
 }
 

@@ -112,10 +112,17 @@ pub struct Disclose {
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ContactCommand {
     Check(Vec<ContactId>),
-    Info { id: ContactId, auth_info: Option<AuthInfo> },
+    Info {
+        id: ContactId,
+        auth_info: Option<AuthInfo>,
+    },
     Create(ContactCreate),
     Delete(ContactId),
-    Transfer { op: TransferOp, id: ContactId, auth_info: Option<AuthInfo> },
+    Transfer {
+        op: TransferOp,
+        id: ContactId,
+        auth_info: Option<AuthInfo>,
+    },
     Update(ContactUpdate),
 }
 

@@ -126,9 +126,14 @@ impl HostsFilter {
     }
 
     pub fn from_token(s: &str) -> Option<Self> {
-        [HostsFilter::All, HostsFilter::Del, HostsFilter::Sub, HostsFilter::None]
-            .into_iter()
-            .find(|h| h.as_str() == s)
+        [
+            HostsFilter::All,
+            HostsFilter::Del,
+            HostsFilter::Sub,
+            HostsFilter::None,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
     }
 }
 
@@ -195,7 +200,9 @@ pub struct DomainAddRem {
 
 impl DomainAddRem {
     pub fn is_empty(&self) -> bool {
-        self.ns.as_ref().is_none_or(NameServers::is_empty) && self.contacts.is_empty() && self.statuses.is_empty()
+        self.ns.as_ref().is_none_or(NameServers::is_empty)
+            && self.contacts.is_empty()
+            && self.statuses.is_empty()
     }
 }
 

@@ -82,7 +82,12 @@ pub enum DcpPurpose {
 }
 
 impl DcpPurpose {
-    pub const ALL: [DcpPurpose; 4] = [DcpPurpose::Admin, DcpPurpose::Contact, DcpPurpose::Other, DcpPurpose::Prov];
+    pub const ALL: [DcpPurpose; 4] = [
+        DcpPurpose::Admin,
+        DcpPurpose::Contact,
+        DcpPurpose::Other,
+        DcpPurpose::Prov,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

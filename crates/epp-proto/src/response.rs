@@ -50,7 +50,13 @@ pub struct EppResult {
 
 impl EppResult {
     pub fn new(code: ResultCode) -> Self {
-        Self { code, msg: code.text().to_owned(), lang: None, values: Vec::new(), ext_values: Vec::new() }
+        Self {
+            code,
+            msg: code.text().to_owned(),
+            lang: None,
+            values: Vec::new(),
+            ext_values: Vec::new(),
+        }
     }
 }
 

@@ -10,9 +10,17 @@ use std::fmt;
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub enum ValueError {
     #[error("{what} must be {min}-{max} characters long, got {got}")]
-    Length { what: &'static str, min: usize, max: usize, got: usize },
+    Length {
+        what: &'static str,
+        min: usize,
+        max: usize,
+        got: usize,
+    },
     #[error("{what} has an invalid syntax: {reason}")]
-    Syntax { what: &'static str, reason: &'static str },
+    Syntax {
+        what: &'static str,
+        reason: &'static str,
+    },
     #[error("{what} is out of range")]
     Range { what: &'static str },
 }
@@ -30,10 +38,19 @@ pub fn collapse_whitespace(s: &str) -> String {
 }
 
 fn token(what: &'static str, raw: &str, min: usize, max: usize) -> Result<String, ValueError> {
-    let v = if raw.contains([' ', '\t', '\n', '\r']) { collapse_whitespace(raw) } else { raw.to_owned() };
+    let v = if raw.contains([' ', '\t', '\n', '\r']) {
+        collapse_whitespace(raw)
+    } else {
+        raw.to_owned()
+    };
     let got = v.chars().count();
     if got < min || got > max {
-        return Err(ValueError::Length { what, min, max, got });
+        return Err(ValueError::Length {
+            what,
+            min,
+            max,
+            got,
+        });
     }
     Ok(v)
 }
@@ -148,9 +165,17 @@ impl AuthInfo {
     pub fn new(pw: &str, roid: Option<Roid>) -> Result<Self, ValueError> {
         let got = pw.chars().count();
         if got > Self::MAX_LEN {
-            return Err(ValueError::Length { what: "authInfo", min: 0, max: Self::MAX_LEN, got });
+            return Err(ValueError::Length {
+                what: "authInfo",
+                min: 0,
+                max: Self::MAX_LEN,
+                got,
+            });
         }
-        Ok(Self { pw: pw.to_owned(), roid })
+        Ok(Self {
+            pw: pw.to_owned(),
+            roid,
+        })
     }
 
     /// The secret itself: call only to hash, compare or store it.
@@ -161,7 +186,10 @@ impl AuthInfo {
 
 impl fmt::Debug for AuthInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthInfo").field("pw", &"***").field("roid", &self.roid).finish()
+        f.debug_struct("AuthInfo")
+            .field("pw", &"***")
+            .field("roid", &self.roid)
+            .finish()
     }
 }
 
@@ -173,7 +201,10 @@ pub struct Roid(String);
 impl Roid {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let v = collapse_whitespace(raw);
-        let bad = ValueError::Syntax { what: "roid", reason: "expected (\\w|_){1,80}-\\w{1,8}" };
+        let bad = ValueError::Syntax {
+            what: "roid",
+            reason: "expected (\\w|_){1,80}-\\w{1,8}",
+        };
         let (head, tail) = v.rsplit_once('-').ok_or(bad.clone())?;
         let word = |s: &str| s.chars().all(|c| c.is_alphanumeric() || c == '_');
         let (hl, tl) = (head.chars().count(), tail.chars().count());
@@ -211,9 +242,17 @@ pub struct HostName(String);
 impl HostName {
     pub fn new(raw: &str) -> Result<Self, ValueError> {
         let v = raw.trim_matches([' ', '\t', '\n', '\r']);
-        let syntax = |reason| ValueError::Syntax { what: "host name", reason };
+        let syntax = |reason| ValueError::Syntax {
+            what: "host name",
+            reason,
+        };
         if v.is_empty() || v.len() > 253 {
-            return Err(ValueError::Length { what: "host name", min: 1, max: 253, got: v.len() });
+            return Err(ValueError::Length {
+                what: "host name",
+                min: 1,
+                max: 253,
+                got: v.len(),
+            });
         }
         if !v.is_ascii() {
             return Err(syntax("only ASCII (use A-labels for IDN)"));
@@ -224,7 +263,10 @@ impl HostName {
             if label.is_empty() || label.len() > 63 {
                 return Err(syntax("each label must be 1-63 characters"));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(syntax("labels may hold only letters, digits and hyphens"));
             }
             if label.starts_with('-') || label.ends_with('-') {
@@ -300,13 +342,19 @@ mod tests {
         assert!(Password::new("123456").is_ok());
         assert!(Password::new("1234567890123456").is_ok());
         assert!(Password::new("12345678901234567").is_err());
-        assert_eq!(format!("{:?}", Password::new("secret1").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::new("secret1").unwrap()),
+            "Password(***)"
+        );
         assert!(!format!("{:?}", AuthInfo::new("2fooBAR", None).unwrap()).contains("fooBAR"));
     }
 
     #[test]
     fn host_names() {
-        assert_eq!(HostName::new("NS1.Example.TEST").unwrap().as_str(), "ns1.example.test");
+        assert_eq!(
+            HostName::new("NS1.Example.TEST").unwrap().as_str(),
+            "ns1.example.test"
+        );
         assert!(HostName::new("example").is_err());
         assert!(HostName::new("-a.test").is_err());
         assert!(HostName::new("a-.test").is_err());

@@ -154,7 +154,12 @@ fn codec(c: &mut Criterion) {
 
     // The first stage alone (bytes → bounded element tree), to see where decode time goes.
     c.bench_function("decode stage 1: element tree of the same frame", |b| {
-        b.iter(|| epp_wire::dom::parse(black_box(CREATE.as_bytes()), &epp_wire::dom::Limits::default()))
+        b.iter(|| {
+            epp_wire::dom::parse(
+                black_box(CREATE.as_bytes()),
+                &epp_wire::dom::Limits::default(),
+            )
+        })
     });
 
     let Some(response) = info_response() else {

@@ -29,7 +29,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_depth: 24, max_elements: 20_000, max_attributes: 16, max_text: 64 * 1024 }
+        Self {
+            max_depth: 24,
+            max_elements: 20_000,
+            max_attributes: 16,
+            max_text: 64 * 1024,
+        }
     }
 }
 
@@ -60,7 +65,10 @@ pub struct Element<'a> {
 impl Element<'_> {
     /// Value of an unprefixed attribute.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|a| a.ns.is_none() && a.name == name).map(|a| &*a.value)
+        self.attrs
+            .iter()
+            .find(|a| a.ns.is_none() && a.name == name)
+            .map(|a| &*a.value)
     }
 
     /// `prefix:name` style label for error messages, using a short form of the namespace.
@@ -116,11 +124,15 @@ pub fn is_xml_char(c: char) -> bool {
 
 fn check_chars(s: &str) -> Result<(), DecodeError> {
     // Fast path: printable ASCII and the three allowed controls are the common case.
-    let ascii_ok = s.bytes().all(|b| b >= 0x20 && b < 0x80 || matches!(b, b'\t' | b'\n' | b'\r'));
+    let ascii_ok = s
+        .bytes()
+        .all(|b| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'));
     if ascii_ok || s.chars().all(is_xml_char) {
         Ok(())
     } else {
-        Err(DecodeError::Malformed("a character XML does not allow".into()))
+        Err(DecodeError::Malformed(
+            "a character XML does not allow".into(),
+        ))
     }
 }
 
@@ -132,7 +144,11 @@ fn borrow_from<'a>(input: &'a str, slice: &[u8]) -> Result<Cow<'a, str>, DecodeE
         // Same address and length: the very bytes of the input (comparing addresses, not
         // contents, keeps this O(1)).
         Some(s) if start <= input.len() && s.as_ptr() == slice.as_ptr() => Ok(Cow::Borrowed(s)),
-        _ => Ok(Cow::Owned(std::str::from_utf8(slice).map_err(|_| DecodeError::NotUtf8)?.to_owned())),
+        _ => Ok(Cow::Owned(
+            std::str::from_utf8(slice)
+                .map_err(|_| DecodeError::NotUtf8)?
+                .to_owned(),
+        )),
     }
 }
 
@@ -144,9 +160,13 @@ fn unescape<'a>(input: &'a str, raw: Cow<'_, [u8]>) -> Result<Cow<'a, str>, Deco
         Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
     };
     let unescaped = match text {
-        Cow::Borrowed(s) => quick_xml::escape::unescape(s).map_err(|e| DecodeError::Malformed(e.to_string()))?,
+        Cow::Borrowed(s) => {
+            quick_xml::escape::unescape(s).map_err(|e| DecodeError::Malformed(e.to_string()))?
+        }
         Cow::Owned(s) => Cow::Owned(
-            quick_xml::escape::unescape(&s).map_err(|e| DecodeError::Malformed(e.to_string()))?.into_owned(),
+            quick_xml::escape::unescape(&s)
+                .map_err(|e| DecodeError::Malformed(e.to_string()))?
+                .into_owned(),
         ),
     };
     check_chars(&unescaped)?;
@@ -168,11 +188,15 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
     let mut elements = 0usize;
 
     loop {
-        let (resolved, event) = reader.read_resolved_event().map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let (resolved, event) = reader
+            .read_resolved_event()
+            .map_err(|e| DecodeError::Malformed(e.to_string()))?;
         match event {
             Event::Start(start) => {
                 if root.is_some() {
-                    return Err(DecodeError::Malformed("content after the root element".into()));
+                    return Err(DecodeError::Malformed(
+                        "content after the root element".into(),
+                    ));
                 }
                 elements += 1;
                 if stack.len() >= limits.max_depth {
@@ -213,10 +237,18 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
                         parent.text = Cow::Borrowed("");
                     }
                 }
-                stack.push(Element { ns, name, attrs, children: Vec::new(), text: Cow::Borrowed("") });
+                stack.push(Element {
+                    ns,
+                    name,
+                    attrs,
+                    children: Vec::new(),
+                    text: Cow::Borrowed(""),
+                });
             }
             Event::End(_) => {
-                let done = stack.pop().ok_or_else(|| DecodeError::Malformed("unbalanced end tag".into()))?;
+                let done = stack
+                    .pop()
+                    .ok_or_else(|| DecodeError::Malformed("unbalanced end tag".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
                     None => root = Some(done),
@@ -228,8 +260,12 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
             }
             Event::CData(c) => {
                 let value = match c.into_inner() {
-                    Cow::Borrowed(b) => Cow::Borrowed(std::str::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
-                    Cow::Owned(b) => Cow::Owned(String::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?),
+                    Cow::Borrowed(b) => {
+                        Cow::Borrowed(std::str::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?)
+                    }
+                    Cow::Owned(b) => {
+                        Cow::Owned(String::from_utf8(b).map_err(|_| DecodeError::NotUtf8)?)
+                    }
                 };
                 check_chars(&value)?;
                 push_text(&mut stack, value, limits, root.is_some())?;
@@ -256,7 +292,9 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
 
 // `expand_empty_elements` turns every `<a/>` into Start + End; an Empty event cannot occur.
 fn unreachable_empty() -> Result<(), DecodeError> {
-    Err(DecodeError::Malformed("unexpected empty element event".into()))
+    Err(DecodeError::Malformed(
+        "unexpected empty element event".into(),
+    ))
 }
 
 fn is_blank(s: &str) -> bool {
@@ -285,8 +323,12 @@ fn push_text<'a>(
         }
         // White space around the root is allowed; anything else is not XML.
         None if is_blank(&value) => Ok(()),
-        None if after_root => Err(DecodeError::Malformed("content after the root element".into())),
-        None => Err(DecodeError::Malformed("text before the root element".into())),
+        None if after_root => Err(DecodeError::Malformed(
+            "content after the root element".into(),
+        )),
+        None => Err(DecodeError::Malformed(
+            "text before the root element".into(),
+        )),
     }
 }
 
@@ -297,7 +339,11 @@ fn namespace(resolved: ResolveResult<'_>) -> Result<Cow<'static, str>, DecodeErr
             if let Some(known) = KNOWN_NAMESPACES.iter().find(|k| k.as_bytes() == bytes) {
                 return Ok(Cow::Borrowed(known));
             }
-            Ok(Cow::Owned(std::str::from_utf8(bytes).map_err(|_| DecodeError::NotUtf8)?.to_owned()))
+            Ok(Cow::Owned(
+                std::str::from_utf8(bytes)
+                    .map_err(|_| DecodeError::NotUtf8)?
+                    .to_owned(),
+            ))
         }
         ResolveResult::Unbound => Ok(Cow::Borrowed("")),
         ResolveResult::Unknown(prefix) => Err(DecodeError::Malformed(format!(
@@ -344,8 +390,17 @@ mod tests {
 
     #[test]
     fn refuses_characters_xml_does_not_allow() {
-        assert_eq!(p("<a b=\"\t\">ok\t\n\u{10FFFF}</a>").unwrap().text, "ok\t\n\u{10FFFF}");
-        for bad in ["<a>\u{0}</a>", "<a>\u{1F}</a>", "<a>\u{FFFE}</a>", "<a>&#0;</a>", "<a b=\"\u{1}\"/>"] {
+        assert_eq!(
+            p("<a b=\"\t\">ok\t\n\u{10FFFF}</a>").unwrap().text,
+            "ok\t\n\u{10FFFF}"
+        );
+        for bad in [
+            "<a>\u{0}</a>",
+            "<a>\u{1F}</a>",
+            "<a>\u{FFFE}</a>",
+            "<a>&#0;</a>",
+            "<a b=\"\u{1}\"/>",
+        ] {
             assert!(matches!(p(bad), Err(DecodeError::Malformed(_))), "{bad:?}");
         }
     }
@@ -356,16 +411,30 @@ mod tests {
         let a = p(doc).unwrap();
         assert_eq!(a.text, "");
         assert_eq!(a.children[0].text, " x & y ");
-        assert!(matches!(a.children[1].text, std::borrow::Cow::Borrowed("plain")));
-        assert!(matches!(a.children[1].name, std::borrow::Cow::Borrowed("c")));
+        assert!(matches!(
+            a.children[1].text,
+            std::borrow::Cow::Borrowed("plain")
+        ));
+        assert!(matches!(
+            a.children[1].name,
+            std::borrow::Cow::Borrowed("c")
+        ));
     }
 
     #[test]
     fn refuses_garbage() {
-        for bad in ["", "   ", "<a>", "<a></b>", "<a/><b/>", "x<a/>", "<a/>x", "<p:a/>", "\u{feff}"] {
+        for bad in [
+            "", "   ", "<a>", "<a></b>", "<a/><b/>", "x<a/>", "<a/>x", "<p:a/>", "\u{feff}",
+        ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }
-        assert!(matches!(parse(&[0x3c, 0x61, 0xff, 0x2f, 0x3e], &Limits::default()), Err(DecodeError::NotUtf8)));
-        assert!(matches!(p(r#"<?xml version="1.0" encoding="ISO-8859-1"?><a/>"#), Err(DecodeError::NotUtf8)));
+        assert!(matches!(
+            parse(&[0x3c, 0x61, 0xff, 0x2f, 0x3e], &Limits::default()),
+            Err(DecodeError::NotUtf8)
+        ));
+        assert!(matches!(
+            p(r#"<?xml version="1.0" encoding="ISO-8859-1"?><a/>"#),
+            Err(DecodeError::NotUtf8)
+        ));
     }
 }

@@ -17,7 +17,10 @@ pub enum DecodeError {
     #[error("missing element {element} in {parent}")]
     MissingElement { parent: String, element: String },
     #[error("missing attribute {attribute} of {element}")]
-    MissingAttribute { element: String, attribute: &'static str },
+    MissingAttribute {
+        element: String,
+        attribute: &'static str,
+    },
     #[error("invalid value of {element}: {reason}")]
     InvalidValue { element: String, reason: String },
     #[error("value of {element} out of range: {reason}")]
@@ -62,6 +65,9 @@ pub struct FrameDecodeError {
 
 impl From<DecodeError> for FrameDecodeError {
     fn from(error: DecodeError) -> Self {
-        Self { error, cl_trid: None }
+        Self {
+            error,
+            cl_trid: None,
+        }
     }
 }

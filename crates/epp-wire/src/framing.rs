@@ -54,7 +54,11 @@ pub async fn read_header<R: AsyncRead + Unpin>(r: &mut R, max: u32) -> Result<us
 }
 
 /// Reads exactly `len` payload bytes into `buf` (cleared first; capacity reused).
-pub async fn read_payload<R: AsyncRead + Unpin>(r: &mut R, len: usize, buf: &mut Vec<u8>) -> Result<(), FrameError> {
+pub async fn read_payload<R: AsyncRead + Unpin>(
+    r: &mut R,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), FrameError> {
     buf.clear();
     buf.resize(len, 0);
     match r.read_exact(buf).await {
@@ -65,15 +69,20 @@ pub async fn read_payload<R: AsyncRead + Unpin>(r: &mut R, len: usize, buf: &mut
 }
 
 /// Reads one whole frame's payload into `buf`.
-pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: u32, buf: &mut Vec<u8>) -> Result<(), FrameError> {
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+    max: u32,
+    buf: &mut Vec<u8>,
+) -> Result<(), FrameError> {
     let len = read_header(r, max).await?;
     read_payload(r, len, buf).await
 }
 
 /// Writes one frame (header + payload) and flushes.
 pub async fn write_frame<W: AsyncWrite + Unpin>(w: &mut W, payload: &[u8]) -> std::io::Result<()> {
-    let total = u32::try_from(payload.len() + HEADER_LEN)
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame longer than 4 GiB"))?;
+    let total = u32::try_from(payload.len() + HEADER_LEN).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "frame longer than 4 GiB")
+    })?;
     let mut out = Vec::with_capacity(payload.len() + HEADER_LEN);
     out.extend_from_slice(&total.to_be_bytes());
     out.extend_from_slice(payload);
@@ -98,7 +107,10 @@ mod tests {
         read_frame(&mut b, 1024, &mut buf).await.unwrap();
         assert_eq!(buf, b"<x/>");
         writer.await.unwrap();
-        assert!(matches!(read_frame(&mut b, 1024, &mut buf).await, Err(FrameError::Closed)));
+        assert!(matches!(
+            read_frame(&mut b, 1024, &mut buf).await,
+            Err(FrameError::Closed)
+        ));
     }
 
     #[tokio::test]
@@ -120,8 +132,14 @@ mod tests {
     async fn truncated() {
         let mut r: &[u8] = &[0, 0, 0, 20, b'<'];
         let mut buf = Vec::new();
-        assert!(matches!(read_frame(&mut r, 1024, &mut buf).await, Err(FrameError::Truncated)));
+        assert!(matches!(
+            read_frame(&mut r, 1024, &mut buf).await,
+            Err(FrameError::Truncated)
+        ));
         let mut r: &[u8] = &[0, 0];
-        assert!(matches!(read_frame(&mut r, 1024, &mut buf).await, Err(FrameError::Truncated)));
+        assert!(matches!(
+            read_frame(&mut r, 1024, &mut buf).await,
+            Err(FrameError::Truncated)
+        ));
     }
 }

@@ -35,24 +35,45 @@ pub fn decode(bytes: &[u8]) -> Result<Frame, FrameDecodeError> {
 pub fn decode_with(bytes: &[u8], limits: &dom::Limits) -> Result<Frame, FrameDecodeError> {
     let root = dom::parse(bytes, limits)?;
     if !root.is(epp_proto::ns::EPP, "epp") {
-        return Err(DecodeError::UnexpectedElement { parent: "document".into(), element: root.label() }.into());
+        return Err(DecodeError::UnexpectedElement {
+            parent: "document".into(),
+            element: root.label(),
+        }
+        .into());
     }
     let [child] = root.children.as_slice() else {
         return Err(match root.children.first() {
-            None => DecodeError::MissingElement { parent: "epp".into(), element: "command".into() },
-            Some(_) => DecodeError::UnexpectedElement { parent: "epp".into(), element: root.children[1].label() },
+            None => DecodeError::MissingElement {
+                parent: "epp".into(),
+                element: "command".into(),
+            },
+            Some(_) => DecodeError::UnexpectedElement {
+                parent: "epp".into(),
+                element: root.children[1].label(),
+            },
         }
         .into());
     };
     if child.ns != epp_proto::ns::EPP {
-        return Err(DecodeError::UnexpectedElement { parent: "epp".into(), element: child.label() }.into());
+        return Err(DecodeError::UnexpectedElement {
+            parent: "epp".into(),
+            element: child.label(),
+        }
+        .into());
     }
     match child.name.as_ref() {
         "hello" => command::decode_hello(child).map_err(Into::into),
         "command" => command::decode_command(child),
-        "greeting" => response::decode_greeting(child).map(Frame::Greeting).map_err(Into::into),
-        "response" => response::decode_response(child).map(Frame::Response).map_err(Into::into),
-        "extension" => Err(DecodeError::UnimplementedExtension("protocol extension at the top level".into()).into()),
+        "greeting" => response::decode_greeting(child)
+            .map(Frame::Greeting)
+            .map_err(Into::into),
+        "response" => response::decode_response(child)
+            .map(Frame::Response)
+            .map_err(Into::into),
+        "extension" => Err(DecodeError::UnimplementedExtension(
+            "protocol extension at the top level".into(),
+        )
+        .into()),
         _ => Err(DecodeError::UnknownCommand(child.label()).into()),
     }
 }

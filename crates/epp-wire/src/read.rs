@@ -33,9 +33,16 @@ impl<'a> Children<'a> {
     }
 
     /// The next child, which must be `{ns}name`.
-    pub(crate) fn required(&mut self, ns: &str, name: &str) -> Result<&'a Element<'a>, DecodeError> {
+    pub(crate) fn required(
+        &mut self,
+        ns: &str,
+        name: &str,
+    ) -> Result<&'a Element<'a>, DecodeError> {
         self.optional(ns, name).ok_or_else(|| match self.peek() {
-            Some(other) => DecodeError::UnexpectedElement { parent: self.parent.label(), element: other.label() },
+            Some(other) => DecodeError::UnexpectedElement {
+                parent: self.parent.label(),
+                element: other.label(),
+            },
             None => DecodeError::MissingElement {
                 parent: self.parent.label(),
                 element: crate::dom::qualified(ns, name),
@@ -44,7 +51,12 @@ impl<'a> Children<'a> {
     }
 
     /// All consecutive children named `{ns}name` (`maxOccurs="unbounded"`), at most `max`.
-    pub(crate) fn many(&mut self, ns: &str, name: &str, max: usize) -> Result<Vec<&'a Element<'a>>, DecodeError> {
+    pub(crate) fn many(
+        &mut self,
+        ns: &str,
+        name: &str,
+        max: usize,
+    ) -> Result<Vec<&'a Element<'a>>, DecodeError> {
         let mut out = Vec::new();
         while let Some(el) = self.optional(ns, name) {
             if out.len() == max {
@@ -68,7 +80,10 @@ impl<'a> Children<'a> {
     /// Fails if any child is left.
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
         match self.peek() {
-            Some(el) => Err(DecodeError::UnexpectedElement { parent: self.parent.label(), element: el.label() }),
+            Some(el) => Err(DecodeError::UnexpectedElement {
+                parent: self.parent.label(),
+                element: el.label(),
+            }),
             None => Ok(()),
         }
     }
@@ -79,21 +94,39 @@ pub(crate) fn no_text(el: &Element) -> Result<(), DecodeError> {
     if el.trimmed_text().is_empty() {
         Ok(())
     } else {
-        Err(DecodeError::InvalidValue { element: el.label(), reason: "text not allowed here".into() })
+        Err(DecodeError::InvalidValue {
+            element: el.label(),
+            reason: "text not allowed here".into(),
+        })
     }
 }
 
 /// A required attribute.
 pub(crate) fn attr<'a>(el: &'a Element<'a>, name: &'static str) -> Result<&'a str, DecodeError> {
-    el.attr(name).ok_or(DecodeError::MissingAttribute { element: el.label(), attribute: name })
+    el.attr(name).ok_or(DecodeError::MissingAttribute {
+        element: el.label(),
+        attribute: name,
+    })
 }
 
 /// Maps a value constructor's error to an error naming the element.
-pub(crate) fn value<T>(el: &Element, r: Result<T, epp_proto::ValueError>) -> Result<T, DecodeError> {
+pub(crate) fn value<T>(
+    el: &Element,
+    r: Result<T, epp_proto::ValueError>,
+) -> Result<T, DecodeError> {
     r.map_err(|e| match e {
-        epp_proto::ValueError::Range { .. } => DecodeError::OutOfRange { element: el.label(), reason: e.to_string() },
+        epp_proto::ValueError::Range { .. } => DecodeError::OutOfRange {
+            element: el.label(),
+            reason: e.to_string(),
+        },
         // A length outside the XSD's facets is a schema violation.
-        epp_proto::ValueError::Length { .. } => DecodeError::InvalidValue { element: el.label(), reason: e.to_string() },
-        epp_proto::ValueError::Syntax { .. } => DecodeError::InvalidValue { element: el.label(), reason: e.to_string() },
+        epp_proto::ValueError::Length { .. } => DecodeError::InvalidValue {
+            element: el.label(),
+            reason: e.to_string(),
+        },
+        epp_proto::ValueError::Syntax { .. } => DecodeError::InvalidValue {
+            element: el.label(),
+            reason: e.to_string(),
+        },
     })
 }

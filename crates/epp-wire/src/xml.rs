@@ -104,6 +104,9 @@ mod tests {
     fn escapes() {
         let mut w = XmlWriter::default();
         w.leaf("a", &[("b", "x\"<&\n")], "<&>\u{1}");
-        assert_eq!(w.into_string(), "<a b=\"x&quot;&lt;&amp;&#10;\">&lt;&amp;&gt;\u{FFFD}</a>");
+        assert_eq!(
+            w.into_string(),
+            "<a b=\"x&quot;&lt;&amp;&#10;\">&lt;&amp;&gt;\u{FFFD}</a>"
+        );
     }
 }

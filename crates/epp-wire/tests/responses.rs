@@ -431,6 +431,23 @@ fn encoder_fits_values_to_the_schema() {
         ]
     );
 
+    // bug_sec_dns_rem_all_with_max_sig_life: no infData without dsData/keyData.
+    let alone = epp_wire::encode(&Frame::Response(find("edge-sec-dns-info-without-ds")));
+    assert!(
+        !alone.contains("secDNS") && !alone.contains("<extension"),
+        "{alone}"
+    );
+    let Frame::Response(back) = round_trip(&Frame::Response(find(
+        "edge-sec-dns-info-without-ds-and-rgp",
+    ))) else {
+        panic!()
+    };
+    assert!(
+        matches!(back.extensions.as_slice(), [ResponseExtension::RgpInfo(_)]),
+        "{:?}",
+        back.extensions
+    );
+
     let Frame::Greeting(g) = round_trip(&Frame::Greeting(greetings[1].1.clone())) else {
         panic!()
     };

@@ -1,12 +1,13 @@
 //! The whole server process as `eppd serve` runs it: the database, the registry core behind
-//! the EPP frontend, the scheduler of time-driven steps, the daily certificate expiry check and
-//! the metrics listener, all from one [`Config`].
+//! the EPP frontend, the scheduler of time-driven steps, the mail worker (registry lock codes
+//! and notices), the daily certificate expiry check and the metrics listener, all from one
+//! [`Config`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use registry_core::clock::{Clock, SystemClock};
-use registry_core::Registry;
+use registry_core::{MailError, Mailer, Registry};
 use registry_store::{Db, DbError, SqlStore};
 use tokio::net::TcpListener;
 use tracing::info;
@@ -23,6 +24,8 @@ pub enum AppError {
     Tls(#[from] TlsError),
     #[error("database {url}: {source}")]
     Db { url: String, source: DbError },
+    #[error("[registry.mail]: {0}")]
+    Mail(#[from] MailError),
     #[error(transparent)]
     Server(#[from] ServerError),
     #[error("cannot listen for metrics on {addr}: {source}")]
@@ -37,6 +40,7 @@ pub struct App {
     config: Config,
     db: Db,
     registry: Arc<Registry<SqlStore>>,
+    mailer: Mailer,
     server: Server,
     metrics: Arc<Metrics>,
     metrics_listener: Option<TcpListener>,
@@ -89,6 +93,8 @@ impl App {
         db: Db,
         clock: Arc<dyn Clock>,
     ) -> Result<App, AppError> {
+        // A bad sender or relay address is a configuration error: refuse to start.
+        let mailer = Mailer::from_config(&config.registry.mail)?;
         let registry = Arc::new(Registry::new(
             SqlStore::new(db.clone()),
             Arc::clone(&clock),
@@ -120,6 +126,7 @@ impl App {
             config,
             db,
             registry,
+            mailer,
             server,
             metrics,
             metrics_listener,
@@ -157,12 +164,14 @@ impl App {
             config,
             db,
             registry,
+            mailer,
             server,
             metrics,
             metrics_listener,
         } = self;
         let mut tasks = vec![
             Arc::clone(&registry).spawn_scheduler(config.scheduler.interval()),
+            Arc::clone(&registry).spawn_mail_worker(mailer, config.scheduler.mail_interval()),
             crate::cert_watch::spawn(
                 Arc::clone(&registry),
                 db.clone(),

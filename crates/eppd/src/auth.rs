@@ -11,6 +11,7 @@
 use std::net::IpAddr;
 
 use chrono::Duration as ChronoDuration;
+use epp_proto::ext::registry_lock;
 use epp_proto::session::Login;
 use epp_proto::{ns, ClientId};
 use registry_core::registrar::{
@@ -25,8 +26,8 @@ use crate::server::Shared;
 
 /// The object services this server offers (greeting `<svcMenu>`).
 pub const OBJ_URIS: [&str; 3] = [ns::DOMAIN, ns::HOST, ns::CONTACT];
-/// The extensions this server offers.
-pub const EXT_URIS: [&str; 2] = [ns::SEC_DNS, ns::RGP];
+/// The extensions this server offers (greeting `<svcExtension>`, in this order).
+pub const EXT_URIS: [&str; 3] = [ns::SEC_DNS, ns::RGP, registry_lock::NS];
 
 /// A session after a successful login.
 #[derive(Debug)]
@@ -296,6 +297,9 @@ mod tests {
     #[test]
     fn options() {
         assert_eq!(check_options(&login()), Ok(()));
+        let mut l = login();
+        l.ext_uris.push(registry_lock::NS.into());
+        assert_eq!(check_options(&l), Ok(()));
         let mut l = login();
         l.version = "2.0".into();
         assert_eq!(

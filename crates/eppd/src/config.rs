@@ -106,10 +106,11 @@ impl Config {
                 return bad("timeouts must be positive");
             }
         }
-        if self.scheduler.interval_ms == 0 || self.certificates.check_interval_ms == 0 {
-            return bad(
-                "scheduler.interval_ms and certificates.check_interval_ms must be positive",
-            );
+        if self.scheduler.interval_ms == 0
+            || self.scheduler.mail_interval_ms == 0
+            || self.certificates.check_interval_ms == 0
+        {
+            return bad("scheduler.interval_ms, scheduler.mail_interval_ms and certificates.check_interval_ms must be positive");
         }
         if self.registry.tlds.is_empty() {
             return bad("registry.tlds needs at least one TLD");
@@ -363,11 +364,20 @@ pub struct SchedulerConfig {
     /// frontend runs the scheduler; the store serializes them.
     #[serde(default = "default_scheduler_ms")]
     pub interval_ms: u64,
+    /// How often the mail outbox (registry lock codes and notices) is looked at, in
+    /// milliseconds. Default 5 000 (5 s). Every frontend runs the mail worker; each mail is
+    /// claimed before it is sent, so it goes out once.
+    #[serde(default = "default_mail_ms")]
+    pub mail_interval_ms: u64,
 }
 
 impl SchedulerConfig {
     pub fn interval(&self) -> Duration {
         Duration::from_millis(self.interval_ms)
+    }
+
+    pub fn mail_interval(&self) -> Duration {
+        Duration::from_millis(self.mail_interval_ms)
     }
 }
 
@@ -375,12 +385,17 @@ impl Default for SchedulerConfig {
     fn default() -> Self {
         Self {
             interval_ms: default_scheduler_ms(),
+            mail_interval_ms: default_mail_ms(),
         }
     }
 }
 
 fn default_scheduler_ms() -> u64 {
     60_000
+}
+
+fn default_mail_ms() -> u64 {
+    5_000
 }
 
 /// Warnings about pinned client certificates that are about to expire.
@@ -473,6 +488,7 @@ mod tests {
         assert!(!c.proxy.trusted.is_empty());
         assert_eq!(c.registry, registry_core::Config::default());
         assert_eq!(c.scheduler.interval_ms, 60_000);
+        assert_eq!(c.scheduler.mail_interval(), Duration::from_secs(5));
         assert_eq!(c.certificates.expiry_warning_days, 30);
         assert_eq!(
             c.metrics.map(|m| m.listen),
@@ -499,6 +515,10 @@ mod tests {
         assert_eq!(c.server.sv_id, "eppd");
         assert!(c.metrics.is_none());
         assert_eq!(c.registry.tlds, ["test"]);
+        assert_eq!(c.scheduler.mail_interval_ms, 5_000);
+        assert!(
+            Config::from_toml(&format!("{minimal}\n[scheduler]\nmail_interval_ms = 0\n")).is_err()
+        );
         let c = Config::from_toml(&format!(
             "{minimal}\n[registry]\ntlds = [\"example\"]\n[log]\nformat = \"json\"\n"
         ))

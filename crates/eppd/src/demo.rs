@@ -36,7 +36,7 @@ pub const CONTACT_ID: &str = "demo-contact";
 /// The default `--listen`.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7700);
 /// The default `--data`.
-pub const DEFAULT_DATA: &str = "./eppd-demo";
+pub const DEFAULT_DATA: &str = "eppd-demo";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -59,6 +59,8 @@ pub enum DemoError {
     Contact(String),
     #[error("randomness unavailable: {0}")]
     Random(String),
+    #[error("demo zone file: {0}")]
+    Zone(#[from] zonegen::ZoneFileError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
@@ -91,6 +93,8 @@ pub struct DemoFiles {
     pub config: PathBuf,
     pub profile: PathBuf,
     pub info: PathBuf,
+    /// The TLD zone as an RFC 1035 master file, kept current while the demo runs.
+    pub zone: PathBuf,
 }
 
 impl DemoFiles {
@@ -109,6 +113,7 @@ impl DemoFiles {
             config: f("eppd.toml"),
             profile: f("epp-cli.toml"),
             info: f("demo.json"),
+            zone: f("test.zone"),
         }
     }
 }
@@ -527,8 +532,9 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
         database: absolute(&files.database)?,
         config: absolute(&files.config)?,
         metrics: app.metrics_addr().map(|a| client_address(a).to_string()),
-        zone_file: None,
+        zone_file: Some(absolute(&files.zone)?),
     };
+    zonegen::write_zone_file(app.db(), &demo_apex(), &files.zone).await?;
     let json = serde_json::to_string_pretty(&info).map_err(|e| DemoError::Io {
         path: files.info.clone(),
         source: std::io::Error::other(e),
@@ -562,6 +568,31 @@ pub fn instructions(data: &Path, info: &DemoInfo) -> String {
     s
 }
 
+/// The apex of the demo's `test` zone. A real registry configures this in the zone
+/// publisher's file (crates/zonegen/zonegen.example.toml).
+fn demo_apex() -> zonegen::ApexConfig {
+    let dns = |n: &str| zonegen::DnsName::new(n).expect("the demo's apex names are valid");
+    zonegen::ApexConfig {
+        origin: dns("test"),
+        mname: dns("ns1.nic.test"),
+        rname: dns("hostmaster.nic.test"),
+        refresh: 3_600,
+        retry: 900,
+        expire: 1_209_600,
+        minimum: 3_600,
+        ttl: 3_600,
+        apex_ns: vec![dns("ns1.nic.test")],
+        apex_glue: [(
+            dns("ns1.nic.test"),
+            vec![std::net::IpAddr::from([127, 0, 0, 1])],
+        )]
+        .into(),
+    }
+}
+
+/// How often the demo rewrites its zone file (unchanged zones are not rewritten).
+const ZONE_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `eppd demo`: prepares, prints what to type next, serves until `shutdown`.
 pub async fn run(opts: DemoOptions, shutdown: Shutdown) -> Result<(), DemoError> {
     let demo = prepare(&opts).await?;
@@ -571,7 +602,22 @@ pub async fn run(opts: DemoOptions, shutdown: Shutdown) -> Result<(), DemoError>
         use std::io::Write;
         let _ = std::io::stdout().flush();
     }
-    demo.app.run(shutdown).await?;
+    // The demo is the zone generator's single writer too: it keeps the master file current, so
+    // `cat DIR/test.zone` shows every delegation created over EPP.
+    let db = demo.app.db().clone();
+    let zone = demo.files.zone.clone();
+    let zone_task = tokio::spawn(async move {
+        let apex = demo_apex();
+        loop {
+            tokio::time::sleep(ZONE_REFRESH).await;
+            if let Err(e) = zonegen::write_zone_file(&db, &apex, &zone).await {
+                tracing::warn!(error = %e, path = %zone.display(), "demo zone file not written");
+            }
+        }
+    });
+    let result = demo.app.run(shutdown).await;
+    zone_task.abort();
+    result?;
     Ok(())
 }
 

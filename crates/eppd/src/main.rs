@@ -73,7 +73,9 @@ fn main() -> ExitCode {
                     error!(error = %e, "eppd failed");
                     eprintln!("eppd: {}: {e}", path.display());
                     match e {
-                        eppd::AppError::Tls(_) => ExitCode::from(EXIT_CONFIG),
+                        eppd::AppError::Tls(_) | eppd::AppError::Mail(_) => {
+                            ExitCode::from(EXIT_CONFIG)
+                        }
                         _ => ExitCode::FAILURE,
                     }
                 }

@@ -82,6 +82,12 @@ impl From<RegistrarStoreError> for AdminError {
                 AdminError::Refused(format!("registrar {c} already exists"))
             }
             RegistrarStoreError::Invalid(m) => AdminError::Usage(m),
+            RegistrarStoreError::Sqlx(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                AdminError::Refused("already exists".into())
+            }
             RegistrarStoreError::Sqlx(e) => AdminError::Database(e.to_string()),
         }
     }
@@ -499,6 +505,11 @@ async fn registrar_cmd(
                 .iter()
                 .map(|n| parse_network(n).map_err(|e| AdminError::Usage(format!("{n}: {e}"))))
                 .collect::<Result<Vec<_>, _>>()?;
+            if db.registrar(&id).await?.is_some() {
+                return Err(AdminError::Refused(format!(
+                    "registrar {id} already exists"
+                )));
+            }
             let h = hash(password(p)?).await?;
             let r = Registrar::new(
                 id.clone(),

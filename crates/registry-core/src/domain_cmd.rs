@@ -8,7 +8,13 @@
 //! * a delete inside the add grace period purges at once (1000); otherwise the domain enters
 //!   redemption (pendingDelete, out of the zone) and the answer is 1001;
 //! * a delete is refused with 2305 while subordinate hosts exist;
-//! * a non-sponsor's info without authInfo gets name, roid, statuses, sponsor and dates.
+//! * a non-sponsor's info without authInfo gets name, roid, statuses, sponsor and dates;
+//! * maxSigLife (RFC 5910) lives with the DS set, since it is the lifetime of the parent's
+//!   signature over the DS RRset: `<secDNS:rem><secDNS:all>` (RFC 5910 section 5.2.5: "all DS
+//!   data") removes every DS record and the maxSigLife with them, as does removing the last
+//!   record one by one; a `<secDNS:chg>` that would leave a maxSigLife on a domain without DS
+//!   data is refused with 2306. `<secDNS:infData>` is sent only with at least one DS record
+//!   (secDNS-1.1.xsd requires `dsData` or `keyData` in it).
 
 use std::collections::BTreeSet;
 
@@ -218,7 +224,8 @@ impl<S: Store> Registry<S> {
             },
         };
         let mut out = Outcome::ok(Some(ResponseData::DomainInfo(Box::new(data))));
-        if !d.ds.is_empty() || d.max_sig_life.is_some() {
+        // No infData without DS records, even if a maxSigLife were stored (see the module docs).
+        if !d.ds.is_empty() {
             let ds =
                 d.ds.iter()
                     .map(|r| epp_proto::ext::sec_dns::DsData {
@@ -643,7 +650,12 @@ impl<S: Store> Registry<S> {
         if let Some(l) = lock {
             // A lock request is accepted while the domain is locked: it is how an unlock is
             // asked for. It changes nothing until it is verified out of band.
-            if !u.add.is_empty() || !u.rem.is_empty() || u.chg.is_some() || sec.is_some() || rgp.is_some() {
+            if !u.add.is_empty()
+                || !u.rem.is_empty()
+                || u.chg.is_some()
+                || sec.is_some()
+                || rgp.is_some()
+            {
                 return Err(CoreError::Policy("lock request must be alone"));
             }
             let req = self.file_lock_request(&mut tx, who, &d, l).await?;
@@ -784,6 +796,13 @@ impl<S: Store> Registry<S> {
             if s.chg_max_sig_life.is_some() {
                 Self::check_max_sig_life(s.chg_max_sig_life)?;
                 after.max_sig_life = s.chg_max_sig_life;
+            }
+            // maxSigLife goes with the last DS record (see the module docs).
+            if after.ds.is_empty() {
+                if s.chg_max_sig_life.is_some() {
+                    return Err(CoreError::Policy("maxSigLife needs DS data"));
+                }
+                after.max_sig_life = None;
             }
         }
         after.up_id = Some(who.cl_id.clone());

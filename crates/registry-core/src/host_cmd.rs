@@ -5,8 +5,14 @@
 //! create, 2306 when an update would leave none). An external host may have no address
 //! (2306). Loopback, unspecified, link-local, multicast and mapped addresses are refused
 //! (2306). A linked host cannot be deleted (2305). No new subordinate host (create, or rename
-//! into the domain) under a domain with serverUpdateProhibited or a registry lock (2304). A rename follows the same rules for the
-//! new name; the domains using the host follow it (the journal gets their new delegation).
+//! into the domain) under a domain with serverUpdateProhibited or a registry lock (2304). A
+//! rename follows the same rules for the new name; the domains using the host follow it (the
+//! journal gets their new delegation).
+//!
+//! Renaming an internal host to an external name drops the addresses it had, in the same
+//! transaction: an external host takes none, and they could never be glue again (RST epp-23
+//! expects the rename to pass). The journal gets the glue removal for the old name, as for any
+//! rename of an internal host. Addresses added by the same command are still refused (2306).
 
 use std::net::IpAddr;
 
@@ -294,6 +300,10 @@ impl<S: Store> Registry<S> {
                 after.superordinate = self.superordinate_for(&mut tx, who, new.as_str()).await?;
                 after.name = new.as_str().to_owned();
                 users = tx.domains_using_host(h.id).await?;
+                if h.superordinate.is_some() && after.superordinate.is_none() {
+                    // Internal to external: the old addresses go (see the module docs).
+                    after.addrs.retain(|a| !h.addrs.contains(a));
+                }
             }
         }
         match (&after.superordinate, after.addrs.is_empty()) {

@@ -105,8 +105,7 @@ fn hash_code(salt: &str, code: &str) -> String {
 
 fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -160,8 +159,17 @@ impl<S: Store> Registry<S> {
         req: &LockRequest,
     ) -> Result<(), CoreError> {
         let summary = req.summary();
-        self.record(tx, who, "domain", &req.domain, roid, op, None, Some(&summary))
-            .await
+        self.record(
+            tx,
+            who,
+            "domain",
+            &req.domain,
+            roid,
+            op,
+            None,
+            Some(&summary),
+        )
+        .await
     }
 
     /// A poll message to the registrar and a mail to its lock contact.
@@ -315,11 +323,7 @@ impl<S: Store> Registry<S> {
         Ok(req)
     }
 
-    async fn load_request(
-        &self,
-        tx: &mut S::Tx,
-        id: i64,
-    ) -> Result<(LockRequest, St), CoreError> {
+    async fn load_request(&self, tx: &mut S::Tx, id: i64) -> Result<(LockRequest, St), CoreError> {
         let req = tx
             .lock_request_get(id, true)
             .await?
@@ -380,8 +384,15 @@ impl<S: Store> Registry<S> {
             }
         }
         if who.now >= req.expires {
-            self.end_request(&mut tx, &who, req, St::Expired, "code expired", "lock:expired")
-                .await?;
+            self.end_request(
+                &mut tx,
+                &who,
+                req,
+                St::Expired,
+                "code expired",
+                "lock:expired",
+            )
+            .await?;
             tx.commit().await?;
             return Ok(VerifyOutcome::Expired);
         }
@@ -505,13 +516,24 @@ impl<S: Store> Registry<S> {
     }
 
     /// Closes an open request whose code expired (the scheduler's step).
-    pub(crate) async fn expire_lock_request(&self, id: i64, now: Timestamp) -> Result<(), CoreError> {
+    pub(crate) async fn expire_lock_request(
+        &self,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<(), CoreError> {
         let who = self.system_who(now);
         let mut tx = self.store.begin(true).await?;
         let (req, st) = self.load_request(&mut tx, id).await?;
         if st.is_open() && req.expires <= now {
-            self.end_request(&mut tx, &who, req, St::Expired, "code expired", "lock:expired")
-                .await?;
+            self.end_request(
+                &mut tx,
+                &who,
+                req,
+                St::Expired,
+                "code expired",
+                "lock:expired",
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -706,7 +728,9 @@ impl<S: Store> Registry<S> {
                         sent += 1;
                     }
                 }
-                Err(e) => tracing::error!(mail = m.id, error = %e, "recording a mail attempt failed"),
+                Err(e) => {
+                    tracing::error!(mail = m.id, error = %e, "recording a mail attempt failed")
+                }
             }
         }
         Ok(sent)
@@ -752,7 +776,10 @@ mod tests {
         assert_ne!(new_code().unwrap_or_default(), c);
         let salt = new_salt().unwrap_or_default();
         let h = hash_code(&salt, &c);
-        assert!(ct_eq(&h, &hash_code(&salt, &c.to_lowercase().replace('-', " "))));
+        assert!(ct_eq(
+            &h,
+            &hash_code(&salt, &c.to_lowercase().replace('-', " "))
+        ));
         assert!(!ct_eq(&h, &hash_code(&salt, "AAAAA-AAAAA")));
         assert!(!ct_eq(&h, &hash_code("other", &c)));
     }

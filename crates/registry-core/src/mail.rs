@@ -66,7 +66,9 @@ impl Mailer {
                 // Plain SMTP to a relay we run: no TLS, no authentication.
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
                     .port(port)
-                    .timeout(Some(Duration::from_secs(u64::from(cfg.timeout_secs.max(1)))))
+                    .timeout(Some(Duration::from_secs(u64::from(
+                        cfg.timeout_secs.max(1),
+                    ))))
                     .build();
                 Ok(Mailer::Smtp {
                     from: cfg.from.clone(),

@@ -166,10 +166,38 @@ pub fn check_email(e: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// ISO 3166 alpha-2 by syntax: two ASCII letters. Returned upper-case.
+/// The 249 officially assigned ISO 3166-1 alpha-2 codes, sorted (checked against the
+/// `iso-codes` package's `iso_3166-1.json`, version 4.15). User-assigned (`XX`, `AA`, `QM`-`QZ`,
+/// `XA`-`XZ`, `ZZ`), exceptionally reserved (`UK`, `EU`, `AC`, ...) and withdrawn codes are not
+/// in it.
+pub const ISO_3166_ALPHA2: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// A country code (RFC 5733 `contact:cc`): an assigned ISO 3166-1 alpha-2 code, in either
+/// case; returned upper-case. Anything else, `XX` included, is 2005: the schema's `ccType` is
+/// any two-character token, but RFC 5733 defines the value as an ISO 3166 identifier, so a
+/// code that is not one is a malformed value, not a local policy (and RST's epp-07 row 15
+/// expects a refusal).
 pub fn check_cc(cc: &str) -> Result<String, CoreError> {
-    if cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()) {
-        Ok(cc.to_ascii_uppercase())
+    let up = cc.to_ascii_uppercase();
+    if ISO_3166_ALPHA2.binary_search(&up.as_str()).is_ok() {
+        Ok(up)
     } else {
         Err(CoreError::Syntax("invalid country code"))
     }
@@ -332,12 +360,29 @@ mod tests {
             assert!(check_email(bad).is_err(), "{bad}");
         }
         assert_eq!(check_cc("us").ok().as_deref(), Some("US"));
-        for bad in ["U", "USA", "1A", ""] {
-            assert!(check_cc(bad).is_err());
+        for bad in [
+            "U", "USA", "1A", "", "XX", "xx", "UK", "EU", "ZZ", "AA", "QM", "YU",
+        ] {
+            assert_eq!(
+                check_cc(bad).err().map(|e| e.result_code().code()),
+                Some(2005),
+                "{bad}"
+            );
         }
         assert!(check_text("Zürich", "city", true).is_err());
         assert!(check_text("Zürich", "city", false).is_ok());
         assert!(check_text(&"a".repeat(256), "city", false).is_err());
+    }
+
+    #[test]
+    fn iso_3166_list_is_sorted_and_well_formed() {
+        assert!(ISO_3166_ALPHA2.windows(2).all(|w| w[0] < w[1]));
+        assert!(ISO_3166_ALPHA2
+            .iter()
+            .all(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())));
+        for cc in ISO_3166_ALPHA2 {
+            assert_eq!(check_cc(&cc.to_ascii_lowercase()).ok().as_deref(), Some(cc));
+        }
     }
 
     #[test]

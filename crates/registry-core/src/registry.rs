@@ -579,17 +579,30 @@ impl<S: Store> Registry<S> {
         let mut after = d.clone();
         if let Some(tr) = d.transfer.as_ref().filter(|t| t.is_pending()) {
             let gaining = tr.re_id.clone();
-            Self::end_transfer(&mut after.transfer, &mut after.statuses, "serverCancelled", who.now);
-            let msg = format!("Transfer of {} cancelled: the registry deleted the domain.", d.name);
-            let payload = after.transfer.clone().map(|transfer| PollPayload::DomainTransfer {
-                name: d.name.clone(),
-                transfer,
-            });
-            self.notify(&mut tx, &gaining, who.now, msg, payload).await?;
+            Self::end_transfer(
+                &mut after.transfer,
+                &mut after.statuses,
+                "serverCancelled",
+                who.now,
+            );
+            let msg = format!(
+                "Transfer of {} cancelled: the registry deleted the domain.",
+                d.name
+            );
+            let payload = after
+                .transfer
+                .clone()
+                .map(|transfer| PollPayload::DomainTransfer {
+                    name: d.name.clone(),
+                    transfer,
+                });
+            self.notify(&mut tx, &gaining, who.now, msg, payload)
+                .await?;
         }
         let msg = format!("Domain {} was deleted by the registry: {reason}", d.name);
         if purge_now {
-            self.purge_domain(&mut tx, &who, &after, "registry:purge").await?;
+            self.purge_domain(&mut tx, &who, &after, "registry:purge")
+                .await?;
         } else {
             add_status(&mut after.statuses, DS::PendingDelete.as_str());
             after.grace.clear();
@@ -599,7 +612,8 @@ impl<S: Store> Registry<S> {
             });
             after.up_id = Some(who.cl_id.clone());
             after.up_date = Some(who.now);
-            self.save_domain(&mut tx, &who, "registry:delete", &d, &after).await?;
+            self.save_domain(&mut tx, &who, "registry:delete", &d, &after)
+                .await?;
         }
         self.notify(&mut tx, &d.cl_id, who.now, msg, None).await?;
         tx.commit().await?;

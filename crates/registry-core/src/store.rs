@@ -189,8 +189,10 @@ pub trait StoreTx: Send {
         id: i64,
         lock: bool,
     ) -> impl Future<Output = StoreResult<Option<LockRequest>>> + Send;
-    fn lock_request_update(&mut self, r: &LockRequest)
-        -> impl Future<Output = StoreResult<()>> + Send;
+    fn lock_request_update(
+        &mut self,
+        r: &LockRequest,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The open request of a domain, if any.
     fn lock_request_open(
         &mut self,
@@ -209,10 +211,7 @@ pub trait StoreTx: Send {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Records the outcome of one attempt: sent (the body is emptied), or failed with the
     /// next attempt time.
-    fn outbox_result(
-        &mut self,
-        m: &OutboxMail,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn outbox_result(&mut self, m: &OutboxMail) -> impl Future<Output = StoreResult<()>> + Send;
     /// Drops the unsent code mail of a lock request that ended.
     fn outbox_cancel_codes(
         &mut self,

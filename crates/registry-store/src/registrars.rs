@@ -121,73 +121,78 @@ impl Db {
         now: Timestamp,
     ) -> Result<(), RegistrarStoreError> {
         let (status, reason) = status_parts(&r.status);
-        let res = match self {
-            Db::Sqlite(pool) => {
-                let now = ts_text(now);
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                )
-                .bind(r.cl_id.as_str())
-                .bind(&r.name)
-                .bind(status)
-                .bind(reason)
-                .bind(r.password_hash.as_phc())
-                .bind(i64::from(r.max_sessions))
-                .bind(&now)
-                .execute(&mut *tx)
-                .await?;
-                for f in &r.cert_fingerprints {
-                    sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES (?1, ?2, ?3)")
-                        .bind(r.cl_id.as_str())
-                        .bind(f.to_hex())
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
+        // The `?`s below return from this async block, not from the function, so every
+        // sqlx error goes through the `map_err` at the end (a unique violation is `Exists`).
+        let res: Result<(), sqlx::Error> = async {
+            match self {
+                Db::Sqlite(pool) => {
+                    let now = ts_text(now);
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                    )
+                    .bind(r.cl_id.as_str())
+                    .bind(&r.name)
+                    .bind(status)
+                    .bind(reason)
+                    .bind(r.password_hash.as_phc())
+                    .bind(i64::from(r.max_sessions))
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                    for f in &r.cert_fingerprints {
+                        sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES (?1, ?2, ?3)")
+                            .bind(r.cl_id.as_str())
+                            .bind(f.to_hex())
+                            .bind(&now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for n in &r.allowed_networks {
+                        sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES (?1, ?2)")
+                            .bind(r.cl_id.as_str())
+                            .bind(n.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await
                 }
-                for n in &r.allowed_networks {
-                    sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES (?1, ?2)")
-                        .bind(r.cl_id.as_str())
-                        .bind(n.to_string())
-                        .execute(&mut *tx)
-                        .await?;
+                Db::Postgres(pool) => {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query(
+                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(r.cl_id.as_str())
+                    .bind(&r.name)
+                    .bind(status)
+                    .bind(reason)
+                    .bind(r.password_hash.as_phc())
+                    .bind(i32::try_from(r.max_sessions).unwrap_or(i32::MAX))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    for f in &r.cert_fingerprints {
+                        sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES ($1, $2, $3)")
+                            .bind(r.cl_id.as_str())
+                            .bind(f.to_hex())
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    for n in &r.allowed_networks {
+                        sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES ($1, $2)")
+                            .bind(r.cl_id.as_str())
+                            .bind(n.to_string())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await
                 }
-                tx.commit().await
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(
-                    "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                )
-                .bind(r.cl_id.as_str())
-                .bind(&r.name)
-                .bind(status)
-                .bind(reason)
-                .bind(r.password_hash.as_phc())
-                .bind(i32::try_from(r.max_sessions).unwrap_or(i32::MAX))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                for f in &r.cert_fingerprints {
-                    sqlx::query("INSERT INTO registrar_cert (cl_id, fingerprint, added_at) VALUES ($1, $2, $3)")
-                        .bind(r.cl_id.as_str())
-                        .bind(f.to_hex())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                for n in &r.allowed_networks {
-                    sqlx::query("INSERT INTO registrar_network (cl_id, cidr) VALUES ($1, $2)")
-                        .bind(r.cl_id.as_str())
-                        .bind(n.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await
-            }
-        };
+        }
+        .await;
         res.map_err(|e| {
             if is_unique_violation(&e) {
                 RegistrarStoreError::Exists(r.cl_id.to_string())

@@ -55,6 +55,7 @@ battery!(
     poll_queue,
     history_rows,
     dnssec,
+    bug_sec_dns_rem_all_clears_max_sig_life,
     concurrent_creates_one_wins,
     concurrent_updates_serialize,
     host_status_command_matrix,
@@ -979,10 +980,20 @@ async fn host_rename_and_glue_journal(env: &Env) {
     };
     assert_eq!(env.code(A, rename("ns1.theirs.test")).await, 2201);
     assert_eq!(env.code(A, rename("ns1.ghost.test")).await, 2303);
+    // Internal to external while adding an address: refused (an external host takes none).
+    let with_addr = Command::Host(HostCommand::Update(HostUpdate {
+        name: hn("ns1.ren1.test"),
+        add: HostAddRem {
+            addrs: vec!["192.0.2.9".parse().unwrap()],
+            statuses: vec![],
+        },
+        rem: HostAddRem::default(),
+        new_name: Some(hn("ns1.ext.example")),
+    }));
     assert_eq!(
-        env.code(A, rename("ns1.ext.example")).await,
+        env.code(A, with_addr).await,
         2306,
-        "external host keeps addresses"
+        "external host takes no address"
     );
     let j0 = registry_core::Store::journal_since(env.reg.store(), 0, 1000)
         .await
@@ -1005,6 +1016,45 @@ async fn host_rename_and_glue_journal(env: &Env) {
     assert_eq!(d.ns, Some(NameServers::HostObj(vec![hn("ns9.ren1.test")])));
     let (d, _) = env.domain_info(A, "ren1.test").await;
     assert_eq!(d.hosts, vec![hn("ns9.ren1.test")]);
+
+    // Internal with addresses to external: the addresses go, and the journal removes the glue
+    // (RST epp-23 row 2).
+    let j0 = j.last().map(|j| j.id).unwrap_or(j0);
+    let ext = Command::Host(HostCommand::Update(HostUpdate {
+        name: hn("ns9.ren1.test"),
+        add: HostAddRem::default(),
+        rem: HostAddRem::default(),
+        new_name: Some(hn("ns1.ext.example")),
+    }));
+    assert_eq!(env.code(A, ext).await, 1000);
+    let j = registry_core::Store::journal_since(env.reg.store(), j0, 1000)
+        .await
+        .unwrap();
+    let entries: Vec<(&str, &str, &str)> = j
+        .iter()
+        .map(|e| (e.kind.as_str(), e.name.as_str(), e.data.as_str()))
+        .collect();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|(k, _, _)| *k == "host")
+            .collect::<Vec<_>>(),
+        [&("host", "ns9.ren1.test", r#"{"addrs":[]}"#)],
+        "the old glue is removed and no new glue appears"
+    );
+    assert!(entries
+        .iter()
+        .any(|(k, n, _)| (*k, *n) == ("domain", "ren2.test")));
+    let out = env
+        .run(A, Command::Host(HostCommand::Info(hn("ns1.ext.example"))))
+        .await
+        .unwrap();
+    let Some(ResponseData::HostInfo(h)) = out.res_data else {
+        panic!("no host info")
+    };
+    assert!(h.addrs.is_empty(), "{:?}", h.addrs);
+    let (d, _) = env.domain_info(A, "ren1.test").await;
+    assert!(d.hosts.is_empty());
 }
 
 async fn contact_rules(env: &Env) {
@@ -1432,6 +1482,77 @@ async fn dnssec(env: &Env) {
             .await,
         2002
     );
+}
+
+/// Bug: `<secDNS:rem><secDNS:all>` kept maxSigLife, and info then answered an infData with
+/// maxSigLife and no dsData (schema-invalid). maxSigLife now goes with the last DS record.
+async fn bug_sec_dns_rem_all_clears_max_sig_life(env: &Env) {
+    env.setup_domain(A, "msl.test").await;
+    let ds = |tag: u16| DsData {
+        key_tag: tag,
+        alg: 13,
+        digest_type: 2,
+        digest: "A1".repeat(32),
+        key_data: None,
+    };
+    let sec = |add: Vec<DsData>, rem: Option<SecDnsRem>, chg_max_sig_life: Option<u32>| {
+        vec![CommandExtension::SecDnsUpdate(SecDnsUpdate {
+            urgent: false,
+            rem,
+            add: (!add.is_empty()).then_some(DsOrKeyData::Ds(add)),
+            chg_max_sig_life,
+        })]
+    };
+    let u = || upd(domain_update("msl.test"));
+    let info = || async {
+        let (_, ext) = env.domain_info(A, "msl.test").await;
+        ext.into_iter().find_map(|e| match e {
+            ResponseExtension::SecDnsInfo(i) => Some((i.max_sig_life, i.data.len())),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![ds(1)], None, Some(604_800)))
+            .await,
+        1000
+    );
+    assert_eq!(info().await, Some((Some(604_800), 1)));
+    // rem all: no DS, no maxSigLife, no infData at all.
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![], Some(SecDnsRem::All), None))
+            .await,
+        1000
+    );
+    assert_eq!(info().await, None);
+    // A DS added later does not bring the old maxSigLife back.
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![ds(2)], None, None)).await,
+        1000
+    );
+    assert_eq!(info().await, Some((None, 1)));
+    // A maxSigLife that would be left without DS data is refused, and changes nothing.
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![], Some(SecDnsRem::All), Some(3600)))
+            .await,
+        2306
+    );
+    assert_eq!(info().await, Some((None, 1)));
+    // rem all + add + chg in one command is fine.
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![ds(3)], Some(SecDnsRem::All), Some(3600)))
+            .await,
+        1000
+    );
+    assert_eq!(info().await, Some((Some(3600), 1)));
+    // Removing the last record one by one clears it too.
+    let rem3 = Some(SecDnsRem::Data(DsOrKeyData::Ds(vec![ds(3)])));
+    assert_eq!(env.code_ext(A, u(), sec(vec![], rem3, None)).await, 1000);
+    assert_eq!(info().await, None);
+    assert_eq!(
+        env.code_ext(A, u(), sec(vec![ds(4)], None, None)).await,
+        1000
+    );
+    assert_eq!(info().await, Some((None, 1)));
 }
 
 /// Two frontends on one database race to create the same names: exactly one wins each.

@@ -12,17 +12,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
-use registry_store::Db;
-use tracing::{error, info};
 use crate::config::Config;
 use crate::ops::{approve_held_batch, pending_held_batches, write_zone_file};
 use crate::publisher::Publisher;
 use crate::source_db::DbSource;
 use crate::store::SqlStore;
+use clap::{Parser, Subcommand};
+use registry_store::Db;
+use tracing::{error, info};
 
 #[derive(Parser, Debug)]
-#[command(name = "zonegen", version, about = "TLD zone generator and RFC 2136 publisher")]
+#[command(
+    name = "zonegen",
+    version,
+    about = "TLD zone generator and RFC 2136 publisher"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -115,7 +119,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn open(config: &PathBuf) -> Result<(Config, Db), String> {
+async fn open(config: &std::path::Path) -> Result<(Config, Db), String> {
     let cfg = Config::load(config).map_err(|e| e.to_string())?;
     let db = Db::connect(&cfg.database.url, cfg.database.max_connections)
         .await

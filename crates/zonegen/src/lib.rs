@@ -30,5 +30,7 @@ pub mod zone;
 
 pub use model::{ApexConfig, DomainDelegationState, Ds, HostAddrs};
 pub use name::DnsName;
+pub use ops::{
+    approve_held_batch, pending_held_batches, write_zone_file, ZoneFileError, ZoneFileReport,
+};
 pub use zone::{zone_contents, Change, Node, Zone, ZoneState};
-pub use ops::{approve_held_batch, pending_held_batches, write_zone_file, ZoneFileReport};

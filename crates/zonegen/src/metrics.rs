@@ -112,7 +112,12 @@ impl MetricsSnapshot {
             .filter(|c| !matches!(c, '"' | '\\' | '\n'))
             .collect();
         let rows: [(&str, &str, &str, u64); 11] = [
-            ("zonegen_serial", "gauge", "SOA serial last published", self.last_serial),
+            (
+                "zonegen_serial",
+                "gauge",
+                "SOA serial last published",
+                self.last_serial,
+            ),
             (
                 "zonegen_journal_position",
                 "gauge",
@@ -131,10 +136,30 @@ impl MetricsSnapshot {
                 "oldest change of the last batch committed -> UPDATE acknowledged, ms",
                 self.last_lag_ms,
             ),
-            ("zonegen_lag_max_ms", "gauge", "largest lag seen, ms", self.max_lag_ms),
-            ("zonegen_batches_total", "counter", "batches published", self.batches_published),
-            ("zonegen_updates_total", "counter", "UPDATE messages acknowledged", self.updates_sent),
-            ("zonegen_full_reloads_total", "counter", "full reloads", self.full_reloads),
+            (
+                "zonegen_lag_max_ms",
+                "gauge",
+                "largest lag seen, ms",
+                self.max_lag_ms,
+            ),
+            (
+                "zonegen_batches_total",
+                "counter",
+                "batches published",
+                self.batches_published,
+            ),
+            (
+                "zonegen_updates_total",
+                "counter",
+                "UPDATE messages acknowledged",
+                self.updates_sent,
+            ),
+            (
+                "zonegen_full_reloads_total",
+                "counter",
+                "full reloads",
+                self.full_reloads,
+            ),
             (
                 "zonegen_drift_alarms_total",
                 "counter",
@@ -147,7 +172,12 @@ impl MetricsSnapshot {
                 "batches waiting for operator approval",
                 self.held_batches,
             ),
-            ("zonegen_leader", "gauge", "1 if this process publishes", u64::from(self.is_leader)),
+            (
+                "zonegen_leader",
+                "gauge",
+                "1 if this process publishes",
+                u64::from(self.is_leader),
+            ),
         ];
         let mut out = String::with_capacity(2048);
         for (name, kind, help, value) in rows {
@@ -248,8 +278,14 @@ mod tests {
         };
         let page = get("/metrics").await;
         assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
-        assert!(page.contains("zonegen_serial{zone=\"tld.\"} 2000000000"), "{page}");
-        assert!(page.contains("zonegen_journal_position{zone=\"tld.\"} 42"), "{page}");
+        assert!(
+            page.contains("zonegen_serial{zone=\"tld.\"} 2000000000"),
+            "{page}"
+        );
+        assert!(
+            page.contains("zonegen_journal_position{zone=\"tld.\"} 42"),
+            "{page}"
+        );
         assert!(page.contains("zonegen_lag_ms{zone=\"tld.\"} 120"), "{page}");
         assert!(page.contains("zonegen_leader{zone=\"tld.\"} 1"), "{page}");
         assert!(get("/other").await.starts_with("HTTP/1.1 404"));

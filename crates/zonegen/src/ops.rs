@@ -156,18 +156,17 @@ pub async fn pending_held_batches(
 /// The operator's approval of held batch `id`: the publisher then publishes exactly that
 /// batch. Refuses an empty or over-long operator name, an unknown id and a batch already
 /// approved. Returns the batch as approved.
-pub async fn approve_held_batch(
-    db: &Db,
-    id: i64,
-    operator: &str,
-) -> Result<HeldBatch, StoreError> {
+pub async fn approve_held_batch(db: &Db, id: i64, operator: &str) -> Result<HeldBatch, StoreError> {
     let operator = operator.trim();
     if operator.is_empty() || operator.chars().count() > 64 {
         return Err(StoreError::BadOperator);
     }
     let store = SqlStore::from_db(db);
     store.approve(id, operator).await?;
-    store.held_by_id(id).await?.ok_or(StoreError::NoSuchBatch(id))
+    store
+        .held_by_id(id)
+        .await?
+        .ok_or(StoreError::NoSuchBatch(id))
 }
 
 #[cfg(test)]
@@ -236,7 +235,10 @@ mod tests {
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(text.contains("a.test. 3600 IN NS ns1.a.test."), "{text}");
         assert!(text.contains("ns1.a.test. 3600 IN A 192.0.2.1"), "{text}");
-        assert!(text.contains(&format!(" SOA ns1.nic.example. hostmaster.nic.example. {} ", r.serial)));
+        assert!(text.contains(&format!(
+            " SOA ns1.nic.example. hostmaster.nic.example. {} ",
+            r.serial
+        )));
 
         // Nothing changed: the file is left alone, same serial.
         let again = write_zone_file(&db, &apex(), &path).await.expect("third");
@@ -314,7 +316,9 @@ mod tests {
             approve_held_batch(&db, 999, "alice").await,
             Err(StoreError::NoSuchBatch(999))
         ));
-        let approved = approve_held_batch(&db, h.id, "alice").await.expect("approve");
+        let approved = approve_held_batch(&db, h.id, "alice")
+            .await
+            .expect("approve");
         assert_eq!(approved.approved_by.as_deref(), Some("alice"));
         assert!(matches!(
             approve_held_batch(&db, h.id, "bob").await,

@@ -458,7 +458,11 @@ mod tests {
             Err(StoreError::AlreadyApproved(_))
         ));
         let h = store.held_from("tld", 9).await.expect("held").expect("row");
-        assert_eq!(h.approved_by.as_deref(), Some("alice"), "first approval kept");
+        assert_eq!(
+            h.approved_by.as_deref(),
+            Some("alice"),
+            "first approval kept"
+        );
     }
 
     #[tokio::test]

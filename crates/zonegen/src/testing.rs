@@ -68,10 +68,13 @@ impl PgTestDb {
         let mut admin = sqlx::PgConnection::connect(&self.admin_url)
             .await
             .expect("admin connection");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await
-            .expect("DROP DATABASE");
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await
+        .expect("DROP DATABASE");
         admin.close().await.ok();
     }
 }

@@ -20,7 +20,9 @@ impl CommandExtension {
     /// The namespace URI that names the extension (as listed in `<svcExtension>`).
     pub fn namespace(&self) -> &'static str {
         match self {
-            CommandExtension::SecDnsCreate(_) | CommandExtension::SecDnsUpdate(_) => crate::ns::SEC_DNS,
+            CommandExtension::SecDnsCreate(_) | CommandExtension::SecDnsUpdate(_) => {
+                crate::ns::SEC_DNS
+            }
             CommandExtension::RgpUpdate(_) => crate::ns::RGP,
             CommandExtension::RegistryLock(_) => registry_lock::NS,
         }

@@ -174,9 +174,13 @@ pub(crate) fn ip_addr(el: &Element) -> Result<IpAddr, DecodeError> {
     Ok(addr)
 }
 
+/// Writes a `host:addrType` leaf. `::` is written `0::`: it is the only address shorter than
+/// the schema's 3 characters, and `0::` is the same address.
 pub(crate) fn encode_ip(w: &mut XmlWriter, name: &str, a: &IpAddr) {
     let ip = if a.is_ipv6() { "v6" } else { "v4" };
-    w.leaf(name, &[("ip", ip)], &a.to_string());
+    let text = a.to_string();
+    let text = if text.len() < 3 { "0::" } else { text.as_str() };
+    w.leaf(name, &[("ip", ip)], text);
 }
 
 /// The object element inside `<check>`, `<info>`, …: it must be named like the command

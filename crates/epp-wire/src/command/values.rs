@@ -35,7 +35,10 @@ pub(crate) fn leaf<'a>(el: &'a Element<'a>) -> Result<&'a Element<'a>, DecodeErr
 }
 
 /// Fails if the element has child elements or attributes other than `allowed`.
-pub(crate) fn leaf_with<'a>(el: &'a Element<'a>, allowed: &[&str]) -> Result<&'a Element<'a>, DecodeError> {
+pub(crate) fn leaf_with<'a>(
+    el: &'a Element<'a>,
+    allowed: &[&str],
+) -> Result<&'a Element<'a>, DecodeError> {
     if let Some(child) = el.children.first() {
         return Err(DecodeError::UnexpectedElement {
             parent: el.label(),
@@ -47,7 +50,10 @@ pub(crate) fn leaf_with<'a>(el: &'a Element<'a>, allowed: &[&str]) -> Result<&'a
 }
 
 /// A container element: no attributes (other than `allowed`), no text.
-pub(crate) fn container<'a>(el: &'a Element<'a>, allowed: &[&str]) -> Result<&'a Element<'a>, DecodeError> {
+pub(crate) fn container<'a>(
+    el: &'a Element<'a>,
+    allowed: &[&str],
+) -> Result<&'a Element<'a>, DecodeError> {
     only_attrs(el, allowed)?;
     crate::read::no_text(el)?;
     Ok(el)

@@ -67,6 +67,17 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
     }
 }
 
+/// False for a response extension that cannot be written validly; the response encoder leaves
+/// it out (and leaves out `<extension>` when nothing is left).
+pub(crate) fn response_extension_writable(ext: &ResponseExtension) -> bool {
+    match ext {
+        ResponseExtension::SecDnsInfo(v) => sec_dns::info_writable(v),
+        ResponseExtension::RgpInfo(_)
+        | ResponseExtension::RgpUpdate(_)
+        | ResponseExtension::RegistryLock(_) => true,
+    }
+}
+
 /// Writes one response extension element (with its own `xmlns:` declaration).
 pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
     match ext {

@@ -18,6 +18,10 @@
 //!   rather than silently dropped;
 //! * a `<secDNS:update>` must carry at least one of rem/add/chg (RFC 5910 section 5.2.5);
 //!   one with none of them (or only an empty `<chg/>`) is `MissingElement` (`secDNS:add`).
+//!
+//! Encoding: an `<secDNS:infData>` needs at least one `dsData` or `keyData` (`dsOrKeyType`);
+//! one without (a lone `maxSigLife`, say) cannot be valid, so the response encoder leaves the
+//! element out (see [`info_writable`]) rather than write an invalid frame.
 
 use epp_proto::ext::sec_dns::{
     DsData, DsOrKeyData, KeyData, SecDnsCreate, SecDnsInfoData, SecDnsRem, SecDnsUpdate,
@@ -289,7 +293,18 @@ pub(crate) fn encode_create(w: &mut XmlWriter, v: &SecDnsCreate) {
     w.close("secDNS:create");
 }
 
+/// False for an infData that secDNS-1.1.xsd does not allow: no `dsData` and no `keyData`.
+pub(crate) fn info_writable(v: &SecDnsInfoData) -> bool {
+    !v.data.is_empty()
+}
+
+/// Writes nothing for an infData that cannot be valid. The response encoder filters those out
+/// before it opens `<extension>`; this is the guard for direct callers of
+/// [`crate::ext::encode_response_extension`] (a public function, so it skips, not panics).
 pub(crate) fn encode_info(w: &mut XmlWriter, v: &SecDnsInfoData) {
+    if !info_writable(v) {
+        return;
+    }
     w.open("secDNS:infData", &[("xmlns:secDNS", SEC_DNS)]);
     encode_ds_or_key(w, v.max_sig_life, &v.data);
     w.close("secDNS:infData");

@@ -8,7 +8,7 @@ use epp_proto::ns::DOMAIN;
 use epp_proto::{ClientId, ContactId, HostName, Roid};
 
 use super::parse::{self, invalid, UNBOUNDED};
-use super::{decode_auth_info, decode_status, encode_addr, encode_auth_info, encode_status};
+use super::{decode_auth_info, decode_status, encode_auth_info, encode_status};
 use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::read::{attr, no_text, Children};
@@ -131,7 +131,7 @@ fn decode_host_attr(el: &Element) -> Result<HostAttr, DecodeError> {
     let addrs = c
         .many(DOMAIN, "hostAddr", UNBOUNDED)?
         .into_iter()
-        .map(parse::ip_addr)
+        .map(crate::command::common::ip_addr)
         .collect::<Result<_, _>>()?;
     c.finish()?;
     Ok(HostAttr { name, addrs })
@@ -198,7 +198,7 @@ fn encode_ns(w: &mut XmlWriter, ns: &NameServers) {
                 w.open("domain:hostAttr", &[]);
                 w.leaf("domain:hostName", &[], h.name.as_ref());
                 for a in &h.addrs {
-                    encode_addr(w, "domain:hostAddr", a);
+                    crate::command::common::encode_ip(w, "domain:hostAddr", a);
                 }
                 w.close("domain:hostAttr");
             }

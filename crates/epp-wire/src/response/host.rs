@@ -5,7 +5,7 @@ use epp_proto::ns::HOST;
 use epp_proto::{ClientId, HostName, Roid};
 
 use super::parse::{self, UNBOUNDED};
-use super::{decode_status, encode_addr, encode_status};
+use super::{decode_status, encode_status};
 use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::read::{no_text, Children};
@@ -26,7 +26,7 @@ pub(super) fn decode_info(el: &Element) -> Result<HostInfoData, DecodeError> {
     let addrs = c
         .many(HOST, "addr", UNBOUNDED)?
         .into_iter()
-        .map(parse::ip_addr)
+        .map(crate::command::common::ip_addr)
         .collect::<Result<_, _>>()?;
     let cl_id = parse::value(c.required(HOST, "clID")?, ClientId::new)?;
     let cr_id = parse::value(c.required(HOST, "crID")?, ClientId::new)?;
@@ -69,7 +69,7 @@ pub(super) fn encode_info(w: &mut XmlWriter, h: &HostInfoData) {
         encode_status(w, "host:status", s.status.as_str(), &s.lang, &s.reason);
     }
     for a in &h.addrs {
-        encode_addr(w, "host:addr", a);
+        crate::command::common::encode_ip(w, "host:addr", a);
     }
     w.leaf("host:clID", &[], h.cl_id.as_str());
     w.leaf("host:crID", &[], h.cr_id.as_str());

@@ -20,6 +20,8 @@
 //!   one; the server always sets it);
 //! - a check answer with no items, or a contact info without postal info, is written without
 //!   `<resData>`;
+//! - a `<secDNS:infData>` without `dsData`/`keyData` is left out, and `<extension>` with it
+//!   when nothing else is in it;
 //! - a check `<reason>` is cut to 32 characters at a character boundary (the core composes
 //!   reasons; a cut reason beats an invalid frame) and left out when empty;
 //! - an empty `<msg>` is written empty: `epp:msgType` is a `normalizedString` with no minimum
@@ -269,9 +271,14 @@ pub(crate) fn encode_response(w: &mut XmlWriter, r: &Response) {
         encode_res_data(w, data);
         w.close("resData");
     }
-    if !r.extensions.is_empty() {
+    let mut extensions = r
+        .extensions
+        .iter()
+        .filter(|e| crate::ext::response_extension_writable(e))
+        .peekable();
+    if extensions.peek().is_some() {
         w.open("extension", &[]);
-        for ext in &r.extensions {
+        for ext in extensions {
             crate::ext::encode_response_extension(w, ext);
         }
         w.close("extension");
@@ -693,13 +700,4 @@ fn encode_auth_info(w: &mut XmlWriter, auth_info: &str, pw: &str, a: &epp_proto:
         None => w.leaf(pw, &[], a.expose()),
     };
     w.close(auth_info);
-}
-
-/// `host:addrType` text: `::` is written `0::`, the only address shorter than the schema's 3
-/// characters.
-fn encode_addr(w: &mut XmlWriter, name: &str, addr: &std::net::IpAddr) {
-    let ip = if addr.is_ipv6() { "v6" } else { "v4" };
-    let text = addr.to_string();
-    let text = if text.len() < 3 { "0::" } else { text.as_str() };
-    w.leaf(name, &[("ip", ip)], text);
 }

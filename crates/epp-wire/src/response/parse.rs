@@ -1,7 +1,5 @@
 //! Strict readers for the leaves of a response: each names the element at fault.
 
-use std::net::IpAddr;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use epp_proto::value::collapse_whitespace;
 use epp_proto::Timestamp;
@@ -138,24 +136,6 @@ pub(super) fn one_or_more<'a>(
         c.required(ns, name)?;
     }
     Ok(v)
-}
-
-/// A `host:addrType` leaf (`<host:addr ip="v6">…`, also `<domain:hostAddr>`): the `ip`
-/// attribute (default `v4`) must match the address.
-pub(super) fn ip_addr(el: &Element) -> Result<IpAddr, DecodeError> {
-    let text = leaf(el)?.trim_matches(WS);
-    let addr: IpAddr = text
-        .parse()
-        .map_err(|_| invalid(el, format!("{text:?} is not an IP address")))?;
-    let v6 = match el.attr("ip").map(|v| v.trim_matches(WS)) {
-        None | Some("v4") => false,
-        Some("v6") => true,
-        Some(other) => return Err(invalid(el, format!("ip={other:?} is neither v4 nor v6"))),
-    };
-    if addr.is_ipv6() != v6 {
-        return Err(invalid(el, "the ip attribute does not match the address"));
-    }
-    Ok(addr)
 }
 
 #[cfg(test)]

@@ -1025,6 +1025,29 @@ pub fn hand_built() -> (Named<Response>, Named<Greeting>) {
         lang: Some("x".repeat(9)),
     });
     r.push(("edge-poll", poll));
+    // bug_sec_dns_rem_all_with_max_sig_life: a secDNS infData with maxSigLife and no DS cannot
+    // be valid; the encoder leaves it out (alone: no `<extension>`; with rgp: rgp only).
+    let empty_sec_dns = || {
+        ResponseExtension::SecDnsInfo(SecDnsInfoData {
+            max_sig_life: Some(604_800),
+            data: DsOrKeyData::Ds(vec![]),
+        })
+    };
+    let mut alone = ok_response(Some(ResponseData::DomainInfo(Box::new(
+        sample_domain_info(),
+    ))));
+    alone.extensions = vec![empty_sec_dns()];
+    r.push(("edge-sec-dns-info-without-ds", alone));
+    let mut with_rgp = ok_response(Some(ResponseData::DomainInfo(Box::new(
+        sample_domain_info(),
+    ))));
+    with_rgp.extensions = vec![
+        empty_sec_dns(),
+        ResponseExtension::RgpInfo(RgpInfoData {
+            statuses: vec![RgpStatus::RedemptionPeriod],
+        }),
+    ];
+    r.push(("edge-sec-dns-info-without-ds-and-rgp", with_rgp));
 
     let mut g = Vec::new();
     let base = Greeting {
