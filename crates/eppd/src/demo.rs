@@ -76,6 +76,10 @@ pub struct DemoOptions {
     pub data: PathBuf,
     pub listen: SocketAddr,
     pub metrics: Option<SocketAddr>,
+    /// Another database than DIR/registry.db (e.g. a PostgreSQL URL, for benchmarks).
+    pub db: Option<String>,
+    /// Concurrent sessions the demo registrar may hold (the benchmark opens 1,000).
+    pub max_sessions: u32,
 }
 
 /// The files of a demo, all under its data directory.
@@ -350,7 +354,7 @@ fn config_text(opts: &DemoOptions, files: &DemoFiles) -> Result<String, DemoErro
          \n\
          [database]\n\
          url = {db}\n\
-         max_connections = 4\n\
+         max_connections = 8\n\
          \n\
          [registry]\n\
          tlds = [\"test\"]\n\
@@ -362,7 +366,10 @@ fn config_text(opts: &DemoOptions, files: &DemoFiles) -> Result<String, DemoErro
         cert = p(&files.server_cert)?,
         key = p(&files.server_key)?,
         ca = p(&files.ca_cert)?,
-        db = toml_str(&format!("sqlite:{}", absolute(&files.database)?.display())),
+        db = toml_str(&match &opts.db {
+            Some(url) => url.clone(),
+            None => format!("sqlite:{}", absolute(&files.database)?.display()),
+        }),
     ))
 }
 
@@ -379,6 +386,7 @@ async fn ensure_registrar(
     db: &registry_store::Db,
     files: &DemoFiles,
     password: &str,
+    max_sessions: u32,
 ) -> Result<(), DemoError> {
     let reg_err = |e: &dyn std::fmt::Display| DemoError::Registrar(e.to_string());
     let cert = pem_cert(&files.client_cert)?;
@@ -400,7 +408,7 @@ async fn ensure_registrar(
                 hash()?,
                 vec![fingerprint],
                 nets,
-                4,
+                max_sessions,
             )
             .map_err(|e| reg_err(&e))?;
             db.insert_registrar(&r, now)
@@ -511,7 +519,7 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
     write_file(&files.config, &config_text(opts, &files)?, false)?;
     let config = Config::load(&files.config)?;
     let db = app::connect_db(&config).await?;
-    ensure_registrar(&db, &files, &password).await?;
+    ensure_registrar(&db, &files, &password, opts.max_sessions).await?;
     let app = App::start_with(config, db, Arc::new(SystemClock)).await?;
     ensure_contact(&app).await?;
     let bound = app

@@ -43,6 +43,12 @@ enum Cmd {
         /// Also serve Prometheus metrics here.
         #[arg(long)]
         metrics: Option<SocketAddr>,
+        /// Use this database instead of DIR/registry.db (sqlite:… or postgres://…).
+        #[arg(long)]
+        db: Option<String>,
+        /// Concurrent sessions the demo registrar may hold (when it is first created).
+        #[arg(long, default_value_t = 4)]
+        max_sessions: u32,
     },
 }
 
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
             data,
             listen,
             metrics,
+            db,
+            max_sessions,
         } => {
             eppd::logging::init(&LogConfig {
                 format: LogFormat::Human,
@@ -106,6 +114,8 @@ fn main() -> ExitCode {
                 data,
                 listen,
                 metrics,
+                db,
+                max_sessions,
             };
             match runtime.block_on(eppd::demo::run(opts, shutdown)) {
                 Ok(()) => ExitCode::SUCCESS,
