@@ -53,36 +53,21 @@ const KNOWN_BUGS: &[(&str, usize, &str)] = &[];
 // ---------------------------------------------------------------------------------------------
 // Reading the tables (ICANN's rules).
 
-/// A minimal RFC 4180 reader: quoted fields may hold commas, doubled quotes and line breaks.
+/// The tables are RFC 4180 CSV (quoted fields hold commas, doubled quotes and line breaks);
+/// rows may have fewer fields than the header.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            r.expect("well-formed CSV")
+                .iter()
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
