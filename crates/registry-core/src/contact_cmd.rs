@@ -5,6 +5,8 @@
 //! letters (stored upper-case); all refused with 2005. A non-sponsor sees a contact only with
 //! its authInfo (2201 without, 2202 wrong): contact data is personal data.
 
+use std::collections::BTreeSet;
+
 use epp_proto::contact::{
     Address, ContactCreate, ContactCreateData, ContactInfoData, ContactStatus as CS, ContactUpdate,
     Disclose, DiscloseField, Phone, PostalInfo, PostalInfoType,
@@ -109,10 +111,16 @@ impl<S: Store> Registry<S> {
         if ids.len() > self.cfg.max_check {
             return Err(CoreError::Policy("too many ids in check"));
         }
-        let mut tx = self.store.begin(false).await?;
+        let handles: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+        let taken: BTreeSet<String> = self
+            .store
+            .contacts_taken(&handles)
+            .await?
+            .into_iter()
+            .collect();
         let mut items = Vec::with_capacity(ids.len());
         for id in ids {
-            let taken = tx.contact_get(id.as_str(), false).await?.is_some();
+            let taken = taken.contains(id.as_str());
             items.push(CheckItem {
                 name: id.as_str().to_owned(),
                 available: !taken,

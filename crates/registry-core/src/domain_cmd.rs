@@ -86,17 +86,27 @@ impl<S: Store> Registry<S> {
         if names.len() > self.cfg.max_check {
             return Err(CoreError::Policy("too many names in check"));
         }
-        let mut tx = self.store.begin(false).await?;
+        let parsed: Vec<_> = names
+            .iter()
+            .map(|raw| policy::check_domain_name(&self.cfg, raw.as_str()))
+            .collect();
+        let valid: Vec<&str> = parsed.iter().flatten().map(|n| n.as_str()).collect();
+        let taken: BTreeSet<String> = self
+            .store
+            .domains_taken(&valid)
+            .await?
+            .into_iter()
+            .collect();
         let mut items = Vec::with_capacity(names.len());
-        for raw in names {
-            let item = match policy::check_domain_name(&self.cfg, raw.as_str()) {
+        for (raw, parsed) in names.iter().zip(parsed) {
+            let item = match parsed {
                 Err(e) => CheckItem {
                     name: raw.as_str().to_owned(),
                     available: false,
                     reason: Some(e.reason().to_owned()),
                 },
                 Ok(n) => {
-                    let taken = tx.domain_get(n.as_str(), false).await?.is_some();
+                    let taken = taken.contains(n.as_str());
                     CheckItem {
                         name: n.as_str().to_owned(),
                         available: !taken,

@@ -14,6 +14,7 @@
 //! expects the rename to pass). The journal gets the glue removal for the old name, as for any
 //! rename of an internal host. Addresses added by the same command are still refused (2306).
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use epp_proto::host::{HostCreate, HostCreateData, HostInfoData, HostStatus as HS, HostUpdate};
@@ -31,12 +32,18 @@ impl<S: Store> Registry<S> {
         if names.len() > self.cfg.max_check {
             return Err(CoreError::Policy("too many names in check"));
         }
-        let mut tx = self.store.begin(false).await?;
+        let parsed: Vec<Option<HostName>> = names
+            .iter()
+            .map(|raw| {
+                HostName::new(raw.as_str())
+                    .ok()
+                    .filter(|n| policy::check_labels(n.as_str()).is_ok())
+            })
+            .collect();
+        let valid: Vec<&str> = parsed.iter().flatten().map(|n| n.as_str()).collect();
+        let taken: BTreeSet<String> = self.store.hosts_taken(&valid).await?.into_iter().collect();
         let mut items = Vec::with_capacity(names.len());
-        for raw in names {
-            let parsed = HostName::new(raw.as_str())
-                .ok()
-                .filter(|n| policy::check_labels(n.as_str()).is_ok());
+        for (raw, parsed) in names.iter().zip(parsed) {
             let item = match parsed {
                 None => CheckItem {
                     name: raw.as_str().to_owned(),
@@ -44,7 +51,7 @@ impl<S: Store> Registry<S> {
                     reason: Some("invalid host name".into()),
                 },
                 Some(n) => {
-                    let taken = tx.host_get(n.as_str(), false).await?.is_some();
+                    let taken = taken.contains(n.as_str());
                     CheckItem {
                         name: n.as_str().to_owned(),
                         available: !taken,

@@ -40,6 +40,22 @@ pub trait Store: Send + Sync + 'static {
     /// needs (SQLite: `BEGIN IMMEDIATE`).
     fn begin(&self, write: bool) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
 
+    /// Which of `names` are existing domains (exact names; duplicates and order not kept).
+    /// For `<check>`: one query outside any transaction, no object loaded.
+    fn domains_taken(
+        &self,
+        names: &[&str],
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    /// Which of `names` are existing hosts, as [`Store::domains_taken`].
+    fn hosts_taken(&self, names: &[&str]) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
+    /// Which of `handles` are existing contacts, as [`Store::domains_taken`].
+    fn contacts_taken(
+        &self,
+        handles: &[&str],
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
     /// Names of domains with a time-driven step due at or before `now`.
     fn due_domains(
         &self,

@@ -1,7 +1,10 @@
 //! Opening a database and bringing its schema up to date.
 //!
 //! The backend is chosen by the URL's scheme: `sqlite:` (file, created if missing, WAL,
-//! `synchronous=FULL` so an acknowledged commit survives power loss) or `postgres:`.
+//! `synchronous=FULL` so an acknowledged commit survives power loss) or `postgres:`. On SQLite
+//! the pool serves reads (and the writes of the registrar and lock modules); the object
+//! store's write transactions run on a writer connection of their own
+//! ([`crate::group_commit`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -38,8 +41,12 @@ impl Db {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            // No ping before handing out a connection: a local file does not go stale the way
+            // a network connection does, and each ping is a round trip to the connection's
+            // worker thread — as much as a one-row query, on every `<check>`.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
             sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

@@ -1,9 +1,12 @@
 //! Persistence with sqlx. SQLite (WAL) is the embedded default; PostgreSQL is for production
 //! and for several frontends sharing one database. Each backend has its own migrations folder
-//! (`migrations/sqlite`, `migrations/postgres`), embedded and run at start-up.
+//! (`migrations/sqlite`, `migrations/postgres`), embedded and run at start-up. On SQLite, the
+//! write transactions of a process share one connection and commit in groups
+//! ([`group_commit`]).
 
 pub mod cert_expiry;
 pub mod db;
+pub mod group_commit;
 mod lock;
 pub mod registrars;
 mod registrars_admin;
@@ -11,4 +14,5 @@ mod registrars_admin;
 pub use db::{Db, DbError};
 pub mod objects;
 
+pub use group_commit::{GroupCommitStats, GroupTx};
 pub use objects::{SqlStore, SqlTx};

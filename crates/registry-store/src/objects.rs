@@ -1,9 +1,12 @@
 //! [`SqlStore`]: registry-core's [`Store`] over the [`Db`] pool, for both backends.
 //!
-//! Both backends run the same SQL text (`$N` placeholders work in SQLite too); the functions
-//! are generated once per backend by a macro. Concurrency:
-//! * SQLite: write transactions start with `BEGIN IMMEDIATE`, so writers are serialized
-//!   (across processes too) and a read-then-write never hits `SQLITE_BUSY` mid-transaction;
+//! Both backends run the same SQL text (`$N` placeholders work in SQLite too), but for the few
+//! statements that take a set of names as one JSON array (module `sql`); the functions are
+//! generated once per backend by a macro. Concurrency:
+//! * SQLite: write transactions of this process run one at a time on a single writer
+//!   connection and commit in groups (see [`crate::group_commit`]); each batch starts with
+//!   `BEGIN IMMEDIATE`, so writers of other processes are serialized too and a read-then-write
+//!   never hits `SQLITE_BUSY` mid-transaction. Read transactions use the pool;
 //! * PostgreSQL: rows loaded for a write are locked with `SELECT … FOR UPDATE`; unique
 //!   constraints settle insert races (→ [`StoreError::Duplicate`]); journal inserts take a
 //!   transaction-scoped advisory lock so journal ids grow in commit order;
@@ -17,7 +20,10 @@ use registry_core::model::{
 use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
 use sqlx::Row;
 
+use std::sync::Arc;
+
 use crate::db::Db;
+use crate::group_commit::{GroupCommitStats, GroupTx, Writer};
 
 /// Maps a sqlx error to what the core needs to know; the text stays in logs only.
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
@@ -56,6 +62,49 @@ fn micros(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
 
+/// The tables [`Store`]'s `*_taken` queries look names up in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Keyed {
+    Domain,
+    Host,
+    Contact,
+}
+
+/// The statements that differ between the backends: a set of names is one JSON array
+/// parameter, expanded by `json_each` (SQLite) or `jsonb_array_elements` (PostgreSQL). In
+/// SQLite, `CROSS JOIN` fixes the loop order: the few names outside, the table's index inside.
+mod sql {
+    pub(super) mod sq {
+        pub const LINK_NS: &str = "INSERT INTO domain_ns (domain_id, host_id) \
+            SELECT $1, h.id FROM json_each($2) AS j CROSS JOIN host AS h ON h.name = j.value";
+        pub const LINK_CONTACTS: &str = "INSERT INTO domain_contact (domain_id, contact_id, role) \
+            SELECT $1, c.id, json_extract(j.value, '$[0]') FROM json_each($2) AS j \
+            CROSS JOIN contact AS c ON c.handle = json_extract(j.value, '$[1]')";
+        pub const DOMAINS_TAKEN: &str =
+            "SELECT d.name FROM json_each($1) AS j CROSS JOIN domain AS d ON d.name = j.value";
+        pub const HOSTS_TAKEN: &str =
+            "SELECT h.name FROM json_each($1) AS j CROSS JOIN host AS h ON h.name = j.value";
+        pub const CONTACTS_TAKEN: &str =
+            "SELECT c.handle FROM json_each($1) AS j CROSS JOIN contact AS c ON c.handle = j.value";
+    }
+    pub(super) mod pg {
+        pub const LINK_NS: &str = "INSERT INTO domain_ns (domain_id, host_id) \
+            SELECT $1, h.id FROM jsonb_array_elements_text($2::jsonb) AS j(name) JOIN host AS h ON h.name = j.name";
+        pub const LINK_CONTACTS: &str = "INSERT INTO domain_contact (domain_id, contact_id, role) \
+            SELECT $1, c.id, j.e ->> 0 FROM jsonb_array_elements($2::jsonb) AS j(e) \
+            JOIN contact AS c ON c.handle = j.e ->> 1";
+        pub const DOMAINS_TAKEN: &str =
+            "SELECT d.name FROM jsonb_array_elements_text($1::jsonb) AS j(name) \
+            JOIN domain AS d ON d.name = j.name";
+        pub const HOSTS_TAKEN: &str =
+            "SELECT h.name FROM jsonb_array_elements_text($1::jsonb) AS j(name) \
+            JOIN host AS h ON h.name = j.name";
+        pub const CONTACTS_TAKEN: &str =
+            "SELECT c.handle FROM jsonb_array_elements_text($1::jsonb) AS j(handle) \
+            JOIN contact AS c ON c.handle = j.handle";
+    }
+}
+
 /// Arbitrary constant naming the journal's advisory lock.
 const JOURNAL_LOCK: i64 = 0x5a6f_6e65_4a6e_6c01;
 
@@ -65,36 +114,51 @@ macro_rules! backend {
             use super::*;
             type Conn = <$db as sqlx::Database>::Connection;
 
-            async fn link_domain(c: &mut Conn, d: &Domain, id: i64) -> StoreResult<()> {
-                sqlx::query("DELETE FROM domain_ns WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
-                sqlx::query("DELETE FROM domain_contact WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
-                for n in &d.ns {
-                    let r = sqlx::query("INSERT INTO domain_ns (domain_id, host_id) SELECT $1, id FROM host WHERE name = $2")
-                        .bind(id)
-                        .bind(n)
-                        .execute(&mut *c)
-                        .await
-                        .map_err(map_err)?;
-                    if r.rows_affected() != 1 {
+            /// Links a domain to its name servers and contacts with one `INSERT … SELECT` each,
+            /// the names passed as one JSON array: a name without a row leaves the row count
+            /// short (→ [`StoreError::ForeignKey`]), a name given twice hits the primary key (→
+            /// [`StoreError::Duplicate`]). `fresh`: the domain row was just inserted, so there
+            /// are no old links to delete.
+            async fn link_domain(c: &mut Conn, d: &Domain, id: i64, fresh: bool) -> StoreResult<()> {
+                if !fresh {
+                    sqlx::query("DELETE FROM domain_ns WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                    sqlx::query("DELETE FROM domain_contact WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+                }
+                if !d.ns.is_empty() {
+                    let sql = if $pg { sql::pg::LINK_NS } else { sql::sq::LINK_NS };
+                    let r = sqlx::query(sql).bind(id).bind(to_json(&d.ns)?).execute(&mut *c).await.map_err(map_err)?;
+                    if r.rows_affected() != d.ns.len() as u64 {
                         return Err(StoreError::ForeignKey);
                     }
                 }
-                let roles = d.registrant.iter().map(|r| ("registrant", r.as_str())).chain(d.contacts.iter().map(|l| (l.kind.as_str(), l.id.as_str())));
-                for (role, handle) in roles {
-                    let r = sqlx::query(
-                        "INSERT INTO domain_contact (domain_id, contact_id, role) SELECT $1, id, $3 FROM contact WHERE handle = $2",
-                    )
-                    .bind(id)
-                    .bind(handle)
-                    .bind(role)
-                    .execute(&mut *c)
-                    .await
-                    .map_err(map_err)?;
-                    if r.rows_affected() != 1 {
+                let roles: Vec<(&str, &str)> = d
+                    .registrant
+                    .iter()
+                    .map(|r| ("registrant", r.as_str()))
+                    .chain(d.contacts.iter().map(|l| (l.kind.as_str(), l.id.as_str())))
+                    .collect();
+                if !roles.is_empty() {
+                    let sql = if $pg { sql::pg::LINK_CONTACTS } else { sql::sq::LINK_CONTACTS };
+                    let r = sqlx::query(sql).bind(id).bind(to_json(&roles)?).execute(&mut *c).await.map_err(map_err)?;
+                    if r.rows_affected() != roles.len() as u64 {
                         return Err(StoreError::ForeignKey);
                     }
                 }
                 Ok(())
+            }
+
+            /// Which of `names` have a row in `table` (`domain`, `host` or `contact`): one
+            /// query on the key's index, no document decoded.
+            pub async fn taken(c: &mut Conn, table: Keyed, names: &[&str]) -> StoreResult<Vec<String>> {
+                let sql = match (table, $pg) {
+                    (Keyed::Domain, false) => sql::sq::DOMAINS_TAKEN,
+                    (Keyed::Host, false) => sql::sq::HOSTS_TAKEN,
+                    (Keyed::Contact, false) => sql::sq::CONTACTS_TAKEN,
+                    (Keyed::Domain, true) => sql::pg::DOMAINS_TAKEN,
+                    (Keyed::Host, true) => sql::pg::HOSTS_TAKEN,
+                    (Keyed::Contact, true) => sql::pg::CONTACTS_TAKEN,
+                };
+                sqlx::query_scalar(sql).bind(to_json(&names)?).fetch_all(&mut *c).await.map_err(map_err)
             }
 
             pub async fn domain_get(c: &mut Conn, name: &str, lock: bool) -> StoreResult<Option<Domain>> {
@@ -129,7 +193,7 @@ macro_rules! backend {
                     .fetch_one(&mut *c)
                     .await
                     .map_err(map_err)?;
-                link_domain(c, d, id).await?;
+                link_domain(c, d, id, true).await?;
                 Ok(id)
             }
 
@@ -142,7 +206,7 @@ macro_rules! backend {
                     .execute(&mut *c)
                     .await
                     .map_err(map_err)?;
-                link_domain(c, d, d.id).await
+                link_domain(c, d, d.id, false).await
             }
 
             pub async fn domain_purge(c: &mut Conn, id: i64) -> StoreResult<()> {
@@ -349,10 +413,10 @@ macro_rules! backend {
                 Ok(())
             }
 
+            /// Appends an entry without a position (`seq` NULL) and without any lock, so
+            /// zone-changing commands no longer serialize on the journal: [`journal_since`]
+            /// numbers the entry once it is committed.
             pub async fn journal_append(c: &mut Conn, j: &JournalEntry) -> StoreResult<()> {
-                if $pg {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(JOURNAL_LOCK).execute(&mut *c).await.map_err(map_err)?;
-                }
                 sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, $2, $3, $4)")
                     .bind(j.at)
                     .bind(&j.kind)
@@ -404,8 +468,41 @@ macro_rules! backend {
                     .collect()
             }
 
+            /// Entries with a position above `after`, in position order, at most `limit`; an
+            /// entry's `id` here is its position (`seq`), not the row id.
+            ///
+            /// First it runs the sequencer: up to `limit` committed entries without a position
+            /// get the next ones, after MAX(seq), in id order. Under READ COMMITTED the UPDATE
+            /// sees only committed rows, so an entry still being written is skipped now and
+            /// numbered by a later call, above everything numbered before: a reader that has
+            /// seen position P never sees a new entry at or below P. The advisory lock (held for
+            /// this short transaction only; commands never take it) keeps two sequencers from
+            /// handing out the same numbers; the unique index on seq would refuse that anyway.
+            /// Why id order is a safe order for what is committed (crates/zonegen/README.md,
+            /// "Journal positions"): two entries of one object are written under that object's
+            /// row lock (or its unique key), so the later one gets its id after the earlier one
+            /// committed; whenever the later one is visible, so is the earlier, with a lower id.
+            /// Entries of different objects need no mutual order (each is the whole state of its
+            /// object), though id order also keeps every transaction after those it had seen.
+            /// SQLite serializes writers, so there ids are in commit order anyway.
             pub async fn journal_since(c: &mut Conn, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {
-                let rows = sqlx::query("SELECT id, at, kind, name, data FROM zone_journal WHERE id > $1 ORDER BY id LIMIT $2")
+                const SEQUENCE: &str = "UPDATE zone_journal AS j SET seq = n.seq \
+                    FROM (SELECT id, (SELECT COALESCE(MAX(seq), 0) FROM zone_journal) + ROW_NUMBER() OVER (ORDER BY id) AS seq \
+                          FROM (SELECT id FROM zone_journal WHERE seq IS NULL ORDER BY id LIMIT $1) AS u) AS n \
+                    WHERE j.id = n.id";
+                let pending: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM zone_journal WHERE seq IS NULL)")
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(map_err)?;
+                if pending && limit > 0 {
+                    let mut tx = sqlx::Connection::begin(&mut *c).await.map_err(map_err)?;
+                    if $pg {
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(JOURNAL_LOCK).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    sqlx::query(SEQUENCE).bind(i64::from(limit)).execute(&mut *tx).await.map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                }
+                let rows = sqlx::query("SELECT seq, at, kind, name, data FROM zone_journal WHERE seq > $1 ORDER BY seq LIMIT $2")
                     .bind(after)
                     .bind(i64::from(limit))
                     .fetch_all(&mut *c)
@@ -414,7 +511,7 @@ macro_rules! backend {
                 rows.iter()
                     .map(|r| {
                         Ok(JournalEntry {
-                            id: r.try_get("id").map_err(map_err)?,
+                            id: r.try_get("seq").map_err(map_err)?,
                             at: r.try_get("at").map_err(map_err)?,
                             kind: r.try_get("kind").map_err(map_err)?,
                             name: r.try_get("name").map_err(map_err)?,
@@ -430,26 +527,41 @@ macro_rules! backend {
 backend!(sq, sqlx::Sqlite, "", false);
 backend!(pg, sqlx::Postgres, " FOR UPDATE", true);
 
-/// The registry's object store over a [`Db`].
+/// The registry's object store over a [`Db`]. Clones share the SQLite writer (see
+/// [`crate::group_commit`]): make one per process and clone it.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     db: Db,
+    /// SQLite only: the one connection all write transactions of this store run on.
+    writer: Option<Arc<Writer>>,
 }
 
 impl SqlStore {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        let writer = match &db {
+            Db::Sqlite(p) => Some(Writer::new(p.connect_options())),
+            Db::Postgres(_) => None,
+        };
+        Self { db, writer }
     }
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Counters of SQLite's group commit; `None` on PostgreSQL.
+    pub fn group_commit_stats(&self) -> Option<GroupCommitStats> {
+        self.writer.as_ref().map(|w| w.stats())
     }
 }
 
 /// One transaction of a [`SqlStore`]; dropped without commit, it rolls back.
 #[derive(Debug)]
 pub enum SqlTx {
+    /// A read-only SQLite transaction on a pooled connection.
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A SQLite write command: a savepoint in the writer's current batch.
+    SqliteWrite(GroupTx),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -460,6 +572,13 @@ macro_rules! on_tx {
     ($self:ident, $s:ident, $p:ident, $f:ident ( $($a:expr),* )) => {
         match $self {
             SqlTx::Sqlite(t) => $s::$f(&mut **t, $($a),*).await,
+            SqlTx::SqliteWrite(t) => {
+                let r = match t.conn() {
+                    Ok(c) => $s::$f(c, $($a),*).await,
+                    Err(e) => Err(e),
+                };
+                t.note(r)
+            }
             SqlTx::Postgres(t) => $p::$f(&mut **t, $($a),*).await,
         }
     };
@@ -490,16 +609,34 @@ impl Store for SqlStore {
 
     async fn begin(&self, write: bool) -> StoreResult<SqlTx> {
         match &self.db {
-            Db::Sqlite(p) => {
-                let tx = if write {
-                    p.begin_with("BEGIN IMMEDIATE").await
-                } else {
-                    p.begin().await
-                };
-                Ok(SqlTx::Sqlite(tx.map_err(map_err)?))
-            }
+            Db::Sqlite(p) => match (&self.writer, write) {
+                (Some(w), true) => Ok(SqlTx::SqliteWrite(w.begin().await?)),
+                (None, true) => Err(StoreError::Backend("SQLite store without a writer".into())),
+                (_, false) => Ok(SqlTx::Sqlite(p.begin().await.map_err(map_err)?)),
+            },
             Db::Postgres(p) => Ok(SqlTx::Postgres(p.begin().await.map_err(map_err)?)),
         }
+    }
+
+    async fn domains_taken(&self, names: &[&str]) -> StoreResult<Vec<String>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, taken(Keyed::Domain, names))
+    }
+
+    async fn hosts_taken(&self, names: &[&str]) -> StoreResult<Vec<String>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, taken(Keyed::Host, names))
+    }
+
+    async fn contacts_taken(&self, handles: &[&str]) -> StoreResult<Vec<String>> {
+        if handles.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_pool!(self, taken(Keyed::Contact, handles))
     }
 
     async fn due_domains(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
@@ -551,6 +688,7 @@ impl StoreTx for SqlTx {
     async fn commit(self) -> StoreResult<()> {
         match self {
             SqlTx::Sqlite(t) => t.commit().await.map_err(map_err),
+            SqlTx::SqliteWrite(t) => t.commit().await,
             SqlTx::Postgres(t) => t.commit().await.map_err(map_err),
         }
     }

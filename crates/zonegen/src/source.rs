@@ -17,6 +17,8 @@ pub type Position = i64;
 pub enum SourceError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("journal: {0}")]
+    Store(#[from] registry_core::store::StoreError),
     #[error("invalid data in the source: {0}")]
     Invalid(String),
 }

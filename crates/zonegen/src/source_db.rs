@@ -1,19 +1,25 @@
-//! [`DelegationSource`] over registry-store's `zone_journal` table (read-only).
+//! [`DelegationSource`] over registry-store's `zone_journal` table.
 //!
 //! Each journal row holds the whole zone-relevant state of one object after a change
 //! (`kind` = `domain`: `{"in_zone":bool,"ns":[…],"ds":[{key_tag,alg,digest_type,digest}]}`;
-//! `kind` = `host`: `{"addrs":[…]}`), and ids grow in commit order. So the latest row per
-//! (kind, name) *is* the current state: the snapshot folds the journal in one read
-//! transaction, and `changes_since` reads rows after a position. This relies on the journal
-//! never losing the latest row of a name (compaction must keep it). The row's commit time
-//! (`at`, written by the core) feeds the publisher's lag metric.
+//! `kind` = `host`: `{"addrs":[…]}`). A row's position is its `seq`, which the store's
+//! sequencer assigns once the row is committed (see the README, "Journal positions"):
+//! positions never change and never appear below one a reader has seen, and the entries of
+//! one object are numbered in the order they were committed. So the latest numbered row per
+//! (kind, name) *is* the object's state at the head position: the snapshot folds those in
+//! one read transaction, then takes the entries numbered after it (`changes_since`, through
+//! `registry_core::Store::journal_since`, which runs the sequencer first) so that it also
+//! holds what was committed but not numbered yet. This relies on the journal never losing
+//! the latest row of a name (compaction must keep it). The row's time (`at`, written by the
+//! core) feeds the publisher's lag metric.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
-use chrono::{DateTime, Utc};
+use registry_core::Store as _;
+use registry_store::{Db, SqlStore};
 use serde::Deserialize;
-use sqlx::{PgPool, SqlitePool};
 
 use crate::model::{DomainDelegationState, Ds, HostAddrs};
 use crate::name::DnsName;
@@ -44,10 +50,10 @@ struct HostJson {
 }
 
 fn invalid(id: i64, what: impl std::fmt::Display) -> SourceError {
-    SourceError::Invalid(format!("zone_journal id {id}: {what}"))
+    SourceError::Invalid(format!("zone_journal position {id}: {what}"))
 }
 
-/// Turns one journal row into a [`Change`].
+/// Turns one journal row (at position `id`) into a [`Change`].
 pub fn parse_row(id: i64, kind: &str, name: &str, data: &str) -> Result<Change, SourceError> {
     let dname = DnsName::new(name).map_err(|e| invalid(id, e))?;
     match kind {
@@ -85,64 +91,90 @@ pub fn parse_row(id: i64, kind: &str, name: &str, data: &str) -> Result<Change, 
 
 /// The registry database's journal as a delegation source.
 #[derive(Debug, Clone)]
-pub enum DbSource {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+pub struct DbSource {
+    store: SqlStore,
 }
 
 type Row = (i64, String, String, String);
 
-const LATEST: &str = "SELECT id, kind, name, data FROM zone_journal
-     WHERE id IN (SELECT MAX(id) FROM zone_journal GROUP BY kind, name) ORDER BY id";
-const SINCE: &str =
-    "SELECT id, at, kind, name, data FROM zone_journal WHERE id > $1 ORDER BY id LIMIT $2";
-const HEAD: &str = "SELECT COALESCE(MAX(id), 0) FROM zone_journal";
+/// The latest numbered row of each object. Per object, position order is commit order.
+const LATEST: &str = "SELECT seq, kind, name, data FROM zone_journal
+     WHERE seq IN (SELECT MAX(seq) FROM zone_journal GROUP BY kind, name) ORDER BY seq";
+const HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM zone_journal";
+/// Page size for the snapshot's tail (entries numbered after its read transaction).
+const TAIL_PAGE: usize = 10_000;
 
-fn fold(position: Position, rows: Vec<Row>) -> Result<Snapshot, SourceError> {
-    let mut domains = Vec::new();
-    let mut hosts = HostAddrs::new();
-    for (id, kind, name, data) in rows {
-        if id > position {
-            continue;
-        }
-        match parse_row(id, &kind, &name, &data)? {
-            Change::Domain(d) => domains.push(d),
-            Change::Host { name, addrs } => {
-                hosts.insert(name, addrs);
+/// The delegation data as of some position, by name.
+#[derive(Default)]
+struct Fold {
+    position: Position,
+    domains: BTreeMap<DnsName, DomainDelegationState>,
+    hosts: HostAddrs,
+}
+
+impl Fold {
+    fn apply(&mut self, position: Position, change: Change) {
+        self.position = self.position.max(position);
+        match change {
+            Change::Domain(d) => {
+                self.domains.insert(d.name.clone(), d);
             }
-            Change::DomainDeleted(_) | Change::HostDeleted(_) => {}
+            Change::DomainDeleted(n) => {
+                self.domains.remove(&n);
+            }
+            Change::Host { name, addrs } => {
+                self.hosts.insert(name, addrs);
+            }
+            Change::HostDeleted(n) => {
+                self.hosts.remove(&n);
+            }
         }
     }
-    Ok(Snapshot {
+
+    fn into_snapshot(self) -> Snapshot {
+        Snapshot {
+            position: self.position,
+            domains: self.domains.into_values().collect(),
+            hosts: self.hosts,
+        }
+    }
+}
+
+fn fold(position: Position, rows: Vec<Row>) -> Result<Fold, SourceError> {
+    let mut f = Fold {
         position,
-        domains,
-        hosts,
-    })
+        ..Fold::default()
+    };
+    for (seq, kind, name, data) in rows {
+        if seq > position {
+            continue;
+        }
+        f.apply(seq, parse_row(seq, &kind, &name, &data)?);
+    }
+    Ok(f)
 }
 
 impl DbSource {
     /// The source on the registry database.
-    pub fn from_db(db: &registry_store::Db) -> Self {
-        match db {
-            registry_store::Db::Sqlite(p) => DbSource::Sqlite(p.clone()),
-            registry_store::Db::Postgres(p) => DbSource::Postgres(p.clone()),
+    pub fn from_db(db: &Db) -> Self {
+        DbSource {
+            store: SqlStore::new(db.clone()),
         }
     }
 }
 
-type TimedRow = (i64, DateTime<Utc>, String, String, String);
-
 impl DelegationSource for DbSource {
     async fn snapshot(&self) -> Result<Snapshot, SourceError> {
-        let (position, rows): (i64, Vec<Row>) = match self {
-            DbSource::Sqlite(p) => {
+        // Everything numbered so far, in one consistent read.
+        let (position, rows): (i64, Vec<Row>) = match self.store.db() {
+            Db::Sqlite(p) => {
                 let mut tx = p.begin().await?;
                 let (head,): (i64,) = sqlx::query_as(HEAD).fetch_one(&mut *tx).await?;
                 let rows = sqlx::query_as(LATEST).fetch_all(&mut *tx).await?;
                 tx.commit().await?;
                 (head, rows)
             }
-            DbSource::Postgres(p) => {
+            Db::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     .execute(&mut *tx)
@@ -153,7 +185,22 @@ impl DelegationSource for DbSource {
                 (head, rows)
             }
         };
-        fold(position, rows)
+        let mut f = fold(position, rows)?;
+        // Then what was committed but not numbered yet (numbered now, after `position`), so a
+        // one-shot generation is current even when no publisher runs the sequencer. Positions
+        // are final once given, so the state at the last one is the fold of all up to it. A
+        // short page means we caught up: stop there even if writers keep going.
+        loop {
+            let tail = self.changes_since(f.position, TAIL_PAGE).await?;
+            let n = tail.len();
+            for e in tail {
+                f.apply(e.position, e.change);
+            }
+            if n < TAIL_PAGE {
+                break;
+            }
+        }
+        Ok(f.into_snapshot())
     }
 
     async fn changes_since(
@@ -161,29 +208,14 @@ impl DelegationSource for DbSource {
         position: Position,
         limit: usize,
     ) -> Result<Vec<JournalEntry>, SourceError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows: Vec<TimedRow> = match self {
-            DbSource::Sqlite(p) => {
-                sqlx::query_as(SINCE)
-                    .bind(position)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
-            DbSource::Postgres(p) => {
-                sqlx::query_as(SINCE)
-                    .bind(position)
-                    .bind(limit)
-                    .fetch_all(p)
-                    .await?
-            }
-        };
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let rows = self.store.journal_since(position, limit).await?;
         rows.into_iter()
-            .map(|(id, at, kind, name, data)| {
+            .map(|j| {
                 Ok(JournalEntry {
-                    position: id,
-                    change: parse_row(id, &kind, &name, &data)?,
-                    recorded_at: Some(SystemTime::from(at)),
+                    position: j.id,
+                    change: parse_row(j.id, &j.kind, &j.name, &j.data)?,
+                    recorded_at: Some(SystemTime::from(j.at)),
                 })
             })
             .collect()
@@ -193,6 +225,7 @@ impl DelegationSource for DbSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
 
     const ROWS: [(&str, &str, &str); 3] = [
         ("host", "ns1.a.tld", r#"{"addrs":["192.0.2.1"]}"#),
@@ -269,6 +302,50 @@ mod tests {
             return;
         };
         battery(&pg.db).await;
+        pg.remove().await;
+    }
+
+    /// An entry that commits after a later-written one is neither skipped nor reordered: the
+    /// snapshot taken while it is open does not hold it, and the next read delivers it.
+    #[tokio::test]
+    async fn late_commit_is_delivered_postgres() {
+        let Some(pg) = crate::testing::PgTestDb::create().await else {
+            return;
+        };
+        let registry_store::Db::Postgres(p) = &pg.db else {
+            unreachable!("a PostgreSQL test database")
+        };
+        let insert = "INSERT INTO zone_journal (at, kind, name, data) VALUES (now(), $1, $2, $3)";
+        let mut a = p.begin().await.expect("begin");
+        sqlx::query(insert)
+            .bind("host")
+            .bind("ns1.a.tld")
+            .bind(r#"{"addrs":["192.0.2.1"]}"#)
+            .execute(&mut *a)
+            .await
+            .expect("insert A");
+        sqlx::query(insert)
+            .bind("domain")
+            .bind("b.tld")
+            .bind(r#"{"in_zone":true,"ns":["ns.b.example"],"ds":[]}"#)
+            .execute(p)
+            .await
+            .expect("insert B");
+
+        let src = DbSource::from_db(&pg.db);
+        let snap = src.snapshot().await.expect("snapshot");
+        assert_eq!(snap.position, 1);
+        assert_eq!(snap.domains.len(), 1);
+        assert!(snap.hosts.is_empty(), "A is not committed yet");
+        assert!(src.changes_since(1, 10).await.expect("since").is_empty());
+
+        a.commit().await.expect("commit A");
+        let next = src.changes_since(snap.position, 10).await.expect("since");
+        assert_eq!(next.iter().map(|e| e.position).collect::<Vec<_>>(), vec![2]);
+        let a_host = DnsName::new("ns1.a.tld").expect("name");
+        assert!(matches!(&next[0].change, Change::Host { name, .. } if *name == a_host));
+        let snap = src.snapshot().await.expect("snapshot");
+        assert_eq!((snap.position, snap.hosts.len()), (2, 1));
         pg.remove().await;
     }
 
