@@ -368,12 +368,11 @@ pub async fn serve_child(dir: &Path, reply_bytes: usize) -> Result<(), String> {
 pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     let pki = Pki::generate(run.key_alg).map_err(ConnError::Settings)?;
     let (server, child) = if run.server_process {
-        let child = ChildEcho::start(&pki, run.reply_bytes).map_err(|reason| {
-            ConnError::Connect {
+        let child =
+            ChildEcho::start(&pki, run.reply_bytes).map_err(|reason| ConnError::Connect {
                 server: "127.0.0.1:0".into(),
                 reason,
-            }
-        })?;
+            })?;
         (None, Some(child))
     } else {
         let server = EchoServer::start(pki.server_config()?, run.reply_bytes)

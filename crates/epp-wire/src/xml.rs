@@ -129,7 +129,10 @@ mod tests {
     #[test]
     fn datetime_keeps_only_significant_fraction_digits() {
         use chrono::TimeZone as _;
-        let t = chrono::Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 1).single().expect("t");
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 0, 1)
+            .single()
+            .expect("t");
         assert_eq!(datetime(&t).to_string(), "2026-11-25T12:00:01Z");
         let t = t + chrono::Duration::milliseconds(250);
         assert_eq!(datetime(&t).to_string(), "2026-11-25T12:00:01.250Z");

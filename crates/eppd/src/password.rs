@@ -114,7 +114,10 @@ fn hash_with(mem: &mut Vec<Block>, pw: &str) -> Result<PasswordHash, PasswordErr
     let params = params()?;
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_buf = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf).map_err(|e| err(&e))?;
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| err(&e))?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     let blocks = params.block_count();
     let a = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
@@ -254,12 +257,18 @@ mod tests {
         assert_eq!(mem.len(), 19 * 1024, "one block per KiB of m");
         // The reference implementation accepts what the workers write.
         let parsed = argon2::password_hash::PasswordHash::new(h.as_phc()).expect("phc");
-        assert!(Argon2::default().verify_password(b"s3cret-pw", &parsed).is_ok());
+        assert!(Argon2::default()
+            .verify_password(b"s3cret-pw", &parsed)
+            .is_ok());
         assert!(verify_with(&mut mem, &h, "s3cret-pw"));
         assert!(!verify_with(&mut mem, &h, "s3cret-pX"));
         assert_eq!(mem.len(), 19 * 1024, "verification reused the buffer");
         // And the workers accept what the reference implementation writes.
-        assert!(verify_with(&mut mem, &hash_password("other-pw-1").expect("hash"), "other-pw-1"));
+        assert!(verify_with(
+            &mut mem,
+            &hash_password("other-pw-1").expect("hash"),
+            "other-pw-1"
+        ));
     }
 
     #[test]
