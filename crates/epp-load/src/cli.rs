@@ -50,8 +50,11 @@ pub enum Cmd {
     Storm(StormArgs),
     /// Opens and logs in `--sessions` sessions and holds them (for the server's RSS per session).
     Idle(IdleArgs),
-    /// In-process TLS echo server and clients with EPP-sized frames: the ceiling on this machine.
+    /// TLS echo server and clients with EPP-sized frames: the ceiling on this machine.
     EchoBaseline(EchoArgs),
+    /// The echo server of `echo-baseline --server-process` (started by it, not by hand).
+    #[command(hide = true)]
+    EchoServe(EchoServeArgs),
     /// Raw insert loop (one domain-shaped row per transaction) into SQLite or PostgreSQL.
     DbBaseline(DbArgs),
 }
@@ -193,6 +196,19 @@ pub struct EchoArgs {
     /// Key algorithm of the generated CA, server and client certificates.
     #[arg(long, value_enum, default_value = "p256")]
     pub key_alg: KeyAlg,
+    /// Run the echo server in a process of its own, as the EPP server runs (otherwise it
+    /// shares this process and its runtime threads with the clients).
+    #[arg(long)]
+    pub server_process: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EchoServeArgs {
+    /// Directory holding the certificates written by `echo-baseline`.
+    #[arg(long)]
+    pub dir: std::path::PathBuf,
+    #[arg(long, default_value_t = 0)]
+    pub reply_bytes: usize,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -414,6 +430,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
                 frame: a.frame,
                 reply_bytes: a.reply_bytes.min(60 * 1024),
                 key_alg: a.key_alg,
+                server_process: a.server_process,
                 sessions: t.sessions,
                 warmup: t.warmup,
                 duration: t.duration,
@@ -430,6 +447,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
                 a.run.json,
             )
         }
+        Cmd::EchoServe(_) => return Err("echo-serve is started by echo-baseline".into()),
         Cmd::DbBaseline(a) => {
             let t = a.run.timing()?;
             let run_id = a.run_id.clone().unwrap_or_else(Names::new_run_id);

@@ -1,11 +1,18 @@
-//! `echo-baseline`: the ceiling a TLS server on this machine can reach. An in-process
-//! tokio-rustls server (client certificates required, same kind of keys as the EPP server's)
-//! answers each RFC 5734 frame with the same bytes (or a frame of `--reply-bytes`); the clients
-//! send frames of exactly the size of the EPP `<hello/>` or `domain:check` frames and are
-//! driven and measured exactly like the EPP scenarios. EPP hello throughput divided by this is
-//! a ratio that holds on a noisy machine.
+//! `echo-baseline`: the ceiling a TLS server on this machine can reach. A bare tokio-rustls
+//! server (client certificates required, same kind of keys as the EPP server's) answers each
+//! RFC 5734 frame with the same bytes (or a frame of `--reply-bytes`); the clients send frames
+//! of exactly the size of the EPP `<hello/>` or `domain:check` frames and are driven and
+//! measured exactly like the EPP scenarios. EPP hello throughput divided by this is a ratio
+//! that holds on a noisy machine.
+//!
+//! With `--server-process` the echo server runs in a process of its own (this binary,
+//! re-executed with the hidden `echo-serve` command), like the EPP server does: an in-process
+//! server shares the client's runtime threads and skips the cross-process wake-ups every EPP
+//! round trip pays, so it is the ceiling of a different setup.
 
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -264,6 +271,8 @@ pub struct EchoRun {
     pub frame: EchoFrame,
     pub reply_bytes: usize,
     pub key_alg: KeyAlg,
+    /// Run the server in a child process instead of in this one.
+    pub server_process: bool,
     pub sessions: u32,
     pub warmup: Duration,
     pub duration: Duration,
@@ -274,19 +283,115 @@ pub struct EchoRun {
     pub quiet: bool,
 }
 
+/// An echo server in a child process (see the module doc); stops when its stdin closes.
+#[derive(Debug)]
+struct ChildEcho {
+    addr: SocketAddr,
+    child: std::process::Child,
+    dir: PathBuf,
+}
+
+const SERVER_CERT: &str = "server.der";
+const SERVER_KEY: &str = "server.key.der";
+const CA_CERT: &str = "ca.der";
+
+impl ChildEcho {
+    fn start(pki: &Pki, reply_bytes: usize) -> Result<ChildEcho, String> {
+        let dir = std::env::temp_dir().join(format!("epp-load-echo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let write = |name: &str, der: &[u8]| {
+            std::fs::write(dir.join(name), der).map_err(|e| format!("{name}: {e}"))
+        };
+        write(SERVER_CERT, pki.server_cert.as_ref())?;
+        write(SERVER_KEY, pki.server_key.secret_pkcs8_der())?;
+        write(CA_CERT, pki.ca.as_ref())?;
+        let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
+        let mut child = std::process::Command::new(exe)
+            .arg("echo-serve")
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--reply-bytes")
+            .arg(reply_bytes.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("starting the echo server process: {e}"))?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.as_mut() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        match line.trim().parse() {
+            Ok(addr) => Ok(ChildEcho { addr, child, dir }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(format!("echo server process did not start: {line:?}"))
+            }
+        }
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The hidden `echo-serve` command: serves with the certificates in `dir` on 127.0.0.1:0,
+/// prints the address on stdout, and stops when stdin closes.
+pub async fn serve_child(dir: &Path, reply_bytes: usize) -> Result<(), String> {
+    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| format!("{name}: {e}"));
+    let config = server_config_der(
+        vec![CertificateDer::from(read(SERVER_CERT)?)],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(read(SERVER_KEY)?)),
+        vec![CertificateDer::from(read(CA_CERT)?)],
+    )
+    .map_err(|e| e.to_string())?;
+    let server = EchoServer::start(config, reply_bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout();
+    writeln!(out, "{}", server.addr).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())?;
+    let (closed, wait) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let _ = std::io::stdin().read_to_end(&mut Vec::new());
+        let _ = closed.send(());
+    });
+    let _ = wait.await;
+    server.stop().await;
+    Ok(())
+}
+
 /// Starts the echo server, connects the sessions, runs the plan, stops the server.
 pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     let pki = Pki::generate(run.key_alg).map_err(ConnError::Settings)?;
-    let server = EchoServer::start(pki.server_config()?, run.reply_bytes)
-        .await
-        .map_err(|e| ConnError::Connect {
-            server: "127.0.0.1:0".into(),
-            reason: e.to_string(),
-        })?;
+    let (server, child) = if run.server_process {
+        let child =
+            ChildEcho::start(&pki, run.reply_bytes).map_err(|reason| ConnError::Connect {
+                server: "127.0.0.1:0".into(),
+                reason,
+            })?;
+        (None, Some(child))
+    } else {
+        let server = EchoServer::start(pki.server_config()?, run.reply_bytes)
+            .await
+            .map_err(|e| ConnError::Connect {
+                server: "127.0.0.1:0".into(),
+                reason: e.to_string(),
+            })?;
+        (Some(server), None)
+    };
+    let server_addr = match (&server, &child) {
+        (Some(s), _) => s.addr,
+        (_, Some(c)) => c.addr,
+        (None, None) => unreachable!("one of the two was started"),
+    };
     let client = pki.client_config()?;
     let payload = sample_frame(run.frame).map_err(ConnError::Settings)?;
     let expect = payload.len().max(run.reply_bytes);
-    let addr = server.addr.to_string();
+    let addr = server_addr.to_string();
     let mut workers = Vec::new();
     for _ in 0..run.sessions {
         let conn = FrameConn::connect(
@@ -324,7 +429,12 @@ pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     progress
         .stop
         .store(true, std::sync::atomic::Ordering::Relaxed);
-    server.stop().await;
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    if let Some(child) = child {
+        let _ = tokio::task::spawn_blocking(move || child.stop()).await;
+    }
     let scenario = match run.frame {
         EchoFrame::Hello => "echo-baseline (hello-sized)",
         EchoFrame::Check => "echo-baseline (check-sized)",
@@ -334,6 +444,9 @@ pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
         .info
         .insert("request_bytes".into(), payload.len().into());
     report.info.insert("reply_bytes".into(), expect.into());
+    report
+        .info
+        .insert("server_process".into(), run.server_process.into());
     report
         .info
         .insert("key_alg".into(), format!("{:?}", run.key_alg).into());

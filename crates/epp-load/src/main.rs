@@ -15,6 +15,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let epp_load::cli::Cmd::EchoServe(a) = &cli.command {
+        return match runtime.block_on(epp_load::echo::serve_child(&a.dir, a.reply_bytes)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("epp-load echo-serve: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     match runtime.block_on(run(cli)) {
         Ok(out) => {
             if out.json {

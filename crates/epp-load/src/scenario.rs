@@ -93,6 +93,23 @@ pub struct EppWorker {
     out: Vec<u8>,
     /// What the prepared request is: its kind and, for updates, the owned slot and new ns.
     pending: (Scenario, Option<(usize, usize)>),
+    sizes: Arc<FrameSizes>,
+}
+
+/// Largest request and answer payloads seen, so that a baseline can be run with frames of
+/// the same sizes (`echo-baseline --reply-bytes`).
+#[derive(Debug, Default)]
+struct FrameSizes {
+    request: std::sync::atomic::AtomicUsize,
+    reply: std::sync::atomic::AtomicUsize,
+}
+
+impl FrameSizes {
+    fn record(&self, request: usize, reply: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.request.fetch_max(request, Relaxed);
+        self.reply.fetch_max(reply, Relaxed);
+    }
 }
 
 impl EppWorker {
@@ -157,7 +174,10 @@ impl Worker for EppWorker {
             return Outcome::Failed("closed");
         };
         let answer = match conn.exchange(&self.out).await {
-            Ok(a) => a,
+            Ok(a) => {
+                self.sizes.record(self.out.len(), a.len());
+                a
+            }
             Err(e) => {
                 self.conn = None;
                 return Outcome::Failed(e.kind());
@@ -333,6 +353,7 @@ async fn open_worker(
         cursor: 0,
         out: Vec::with_capacity(1024),
         pending: (Scenario::Hello, None),
+        sizes: Arc::default(),
     })
 }
 
@@ -383,7 +404,11 @@ pub async fn run_epp(run: EppRun) -> Result<Report, ScenarioError> {
     if run.scenario.needs_objects() {
         setup_objects(&run, Arc::clone(&config)).await?;
     }
-    let workers = open_workers(&run, &config, run.sessions, setup_limit).await?;
+    let mut workers = open_workers(&run, &config, run.sessions, setup_limit).await?;
+    let sizes = Arc::new(FrameSizes::default());
+    for w in &mut workers {
+        w.sizes = Arc::clone(&sizes);
+    }
     let plan = Plan {
         start: Instant::now() + Duration::from_millis(50),
         warmup: run.warmup,
@@ -443,6 +468,12 @@ pub async fn run_epp(run: EppRun) -> Result<Report, ScenarioError> {
         report
             .info
             .insert("setup_domains".into(), run.setup_domains.into());
+    }
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (request, reply) = (sizes.request.load(Relaxed), sizes.reply.load(Relaxed));
+        report.info.insert("request_bytes".into(), request.into());
+        report.info.insert("reply_bytes".into(), reply.into());
     }
     if let (Some(rate), Some(n)) = (run.storm_rate, storm_info) {
         report.info.insert("storm_rate".into(), rate.into());

@@ -13,6 +13,7 @@ fn run(frame: EchoFrame, key_alg: KeyAlg) -> EchoRun {
         frame,
         reply_bytes: 0,
         key_alg,
+        server_process: false,
         sessions: 4,
         warmup: Duration::from_millis(200),
         duration: Duration::from_millis(800),
@@ -64,6 +65,8 @@ fn binary_prints_a_json_report() {
             "1000",
         ])
         .args(["--reply-bytes", "700", "--json", "--max-time", "30"])
+        // The echo server in a child process of its own, as bench/run measures it.
+        .arg("--server-process")
         .output()
         .expect("epp-load runs");
     assert!(
@@ -98,6 +101,7 @@ fn binary_prints_a_json_report() {
         );
     }
     assert_eq!(v["info"]["reply_bytes"], 700);
+    assert_eq!(v["info"]["server_process"], true);
     // The progress line goes to stderr, never into the JSON.
     assert!(String::from_utf8_lossy(&out.stderr).contains("epp-load echo"));
 }

@@ -78,6 +78,26 @@ pub fn decode_with(bytes: &[u8], limits: &dom::Limits) -> Result<Frame, FrameDec
     }
 }
 
+/// Encodes one EPP document as a whole RFC 5734 frame: the 4-byte length header, then the
+/// XML. A transport writes it with one call, so a TLS stream sends one record (and the
+/// peer wakes once) instead of one for the header and one for the document.
+pub fn encode_frame(frame: &Frame) -> Result<Vec<u8>, FrameError> {
+    frame_bytes(encode(frame).as_bytes())
+}
+
+/// `payload` behind its RFC 5734 length header.
+pub fn frame_bytes(payload: &[u8]) -> Result<Vec<u8>, FrameError> {
+    let total = payload.len() + framing::HEADER_LEN;
+    let len = u32::try_from(total).map_err(|_| FrameError::TooLong {
+        len: u32::MAX,
+        max: u32::MAX,
+    })?;
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(payload);
+    Ok(out)
+}
+
 /// Encodes one EPP document.
 pub fn encode(frame: &Frame) -> String {
     let mut w = xml::XmlWriter::new();

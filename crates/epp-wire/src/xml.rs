@@ -75,6 +75,12 @@ impl XmlWriter {
 /// Escapes `&`, `<`, `>` (and `"` in attributes). Control characters that XML 1.0 cannot carry
 /// at all are replaced with U+FFFD so that what we write always parses.
 pub fn escape_into(out: &mut String, s: &str, attr: bool) {
+    // Nearly everything we write needs no escaping: copy it in one piece.
+    let plain = |b: u8| b >= 0x20 && !matches!(b, b'&' | b'<' | b'>' | b'"' | 0xEF);
+    if s.bytes().all(plain) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -92,8 +98,10 @@ pub fn escape_into(out: &mut String, s: &str, attr: bool) {
 }
 
 /// `xs:dateTime` in UTC with a `Z`, the way RFC examples write it.
+/// Fractional seconds only as far as they are non-zero (3, 6 or 9 digits), like `%.f`.
 pub fn datetime(t: &epp_proto::Timestamp) -> impl std::fmt::Display {
-    t.format("%Y-%m-%dT%H:%M:%S%.fZ")
+    // Not `format("…%.f…")`: that parses the format string on every call.
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 #[cfg(test)]
@@ -108,5 +116,27 @@ mod tests {
             w.into_string(),
             "<a b=\"x&quot;&lt;&amp;&#10;\">&lt;&amp;&gt;\u{FFFD}</a>"
         );
+        // The fast path must not skip what the slow path rewrites (U+FFFE/U+FFFF start
+        // with 0xEF in UTF-8; other 0xEF characters come through unchanged).
+        let mut out = String::new();
+        escape_into(&mut out, "a\u{FFFE}b\u{FFFF}\u{F000}", false);
+        assert_eq!(out, "a\u{FFFD}b\u{FFFD}\u{F000}");
+        let mut out = String::new();
+        escape_into(&mut out, "plain text, 100% ok", true);
+        assert_eq!(out, "plain text, 100% ok");
+    }
+
+    #[test]
+    fn datetime_keeps_only_significant_fraction_digits() {
+        use chrono::TimeZone as _;
+        let t = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 25, 12, 0, 1)
+            .single()
+            .expect("t");
+        assert_eq!(datetime(&t).to_string(), "2026-11-25T12:00:01Z");
+        let t = t + chrono::Duration::milliseconds(250);
+        assert_eq!(datetime(&t).to_string(), "2026-11-25T12:00:01.250Z");
+        let t = t + chrono::Duration::microseconds(1);
+        assert_eq!(datetime(&t).to_string(), "2026-11-25T12:00:01.250001Z");
     }
 }

@@ -72,7 +72,7 @@ fn main() -> ExitCode {
             let Some(config) = load(&path) else {
                 return ExitCode::from(EXIT_CONFIG);
             };
-            eppd::logging::init(&config.log);
+            let _log = eppd::logging::init(&config.log);
             match runtime.block_on(serve(config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -105,7 +105,7 @@ fn main() -> ExitCode {
             db,
             max_sessions,
         } => {
-            eppd::logging::init(&LogConfig {
+            let _log = eppd::logging::init(&LogConfig {
                 format: LogFormat::Human,
                 filter: "info,eppd::command=warn".into(),
             });

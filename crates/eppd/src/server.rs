@@ -87,6 +87,7 @@ pub(crate) struct Shared {
     pub live: Arc<LiveSessions>,
     pub passwords: PasswordPool,
     pub sv_trids: SvTridSource,
+    pub greeting: crate::session::GreetingFrame,
     pub metrics: Arc<Metrics>,
     /// Lowercased.
     pub blacklist: HashSet<String>,
@@ -162,7 +163,9 @@ impl Server {
             backend = db.backend(),
             "frontend instance registered"
         );
+        let greeting = crate::session::GreetingFrame::new(&config.server.sv_id);
         let shared = Arc::new(Shared {
+            greeting,
             config,
             db,
             clock,

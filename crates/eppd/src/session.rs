@@ -58,6 +58,51 @@ pub fn greeting(sv_id: &str, now: epp_proto::Timestamp) -> Greeting {
     }
 }
 
+/// The greeting as framed bytes around its one changing part, svDate: answering a hello
+/// is then a copy and a date, not building and encoding the whole document.
+#[derive(Debug)]
+pub(crate) struct GreetingFrame {
+    head: String,
+    tail: String,
+}
+
+impl GreetingFrame {
+    pub fn new(sv_id: &str) -> Self {
+        // Any fixed date works as the marker: it appears exactly once, inside svDate.
+        let marker = epp_proto::Timestamp::UNIX_EPOCH;
+        let xml = epp_wire::encode(&Frame::Greeting(greeting(sv_id, marker)));
+        let date = epp_wire::xml::datetime(&marker).to_string();
+        let split = xml
+            .find(&format!(">{date}<"))
+            .map(|at| at + 1)
+            .filter(|_| xml.matches(&date).count() == 1);
+        match split {
+            Some(at) => Self {
+                head: xml[..at].to_owned(),
+                tail: xml[at + date.len()..].to_owned(),
+            },
+            // Cannot happen with the encoder we have; stay correct if it ever changes.
+            None => Self {
+                head: String::new(),
+                tail: String::new(),
+            },
+        }
+    }
+
+    /// The framed greeting at `now`.
+    pub fn render(&self, sv_id: &str, now: epp_proto::Timestamp) -> Option<Vec<u8>> {
+        if self.head.is_empty() {
+            return epp_wire::encode_frame(&Frame::Greeting(greeting(sv_id, now))).ok();
+        }
+        let date = epp_wire::xml::datetime(&now).to_string();
+        let mut xml = String::with_capacity(self.head.len() + date.len() + self.tail.len());
+        xml.push_str(&self.head);
+        xml.push_str(&date);
+        xml.push_str(&self.tail);
+        epp_wire::frame_bytes(xml.as_bytes()).ok()
+    }
+}
+
 /// How waiting for the next frame ended.
 enum Next {
     /// A frame's payload is in the buffer.
@@ -104,8 +149,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     async fn serve(&mut self) {
-        let hello = greeting(&self.shared.config.server.sv_id, self.shared.clock.now());
-        if self.write(&Frame::Greeting(hello)).await.is_err() {
+        if self.write_greeting().await.is_err() {
             return;
         }
         loop {
@@ -132,8 +176,7 @@ where
             }
             let (response, name) = match decoded {
                 Ok(Frame::Hello) => {
-                    let g = greeting(&self.shared.config.server.sv_id, self.shared.clock.now());
-                    if self.write(&Frame::Greeting(g)).await.is_err() {
+                    if self.write_greeting().await.is_err() {
                         return;
                     }
                     continue;
@@ -289,18 +332,34 @@ where
         }
     }
 
+    async fn write_greeting(&mut self) -> Result<(), ()> {
+        let now = self.shared.clock.now();
+        let Some(bytes) = self
+            .shared
+            .greeting
+            .render(&self.shared.config.server.sv_id, now)
+        else {
+            warn!("greeting too large to frame");
+            return Err(());
+        };
+        self.write_bytes(&bytes).await
+    }
+
     /// Writes one frame within the frame timeout.
     async fn write(&mut self, frame: &Frame) -> Result<(), ()> {
-        let xml = epp_wire::encode(frame);
-        let Ok(total) = u32::try_from(xml.len() + HEADER_LEN) else {
+        let Ok(bytes) = epp_wire::encode_frame(frame) else {
             warn!("response too large to frame");
             return Err(());
         };
+        self.write_bytes(&bytes).await
+    }
+
+    /// Writes a whole frame (header included) in one call: one TLS record, one segment.
+    async fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), ()> {
         let timeout = self.shared.config.timeouts.frame();
         let stream = &mut self.stream;
         let io = async {
-            stream.write_all(&total.to_be_bytes()).await?;
-            stream.write_all(xml.as_bytes()).await?;
+            stream.write_all(bytes).await?;
             stream.flush().await
         };
         match tokio::time::timeout(timeout, io).await {
@@ -381,4 +440,25 @@ fn success(code: ResultCode, cl_trid: Option<ClTrid>, sv_trid: SvTrid) -> Respon
             sv_trid: Some(sv_trid),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greeting_template_renders_what_the_encoder_writes() {
+        let t = GreetingFrame::new("EPP <test> & co");
+        assert!(!t.head.is_empty(), "svDate found in the template");
+        for now in [
+            epp_proto::Timestamp::UNIX_EPOCH,
+            chrono::Utc::now(),
+            epp_proto::Timestamp::UNIX_EPOCH + chrono::Duration::milliseconds(1_764_000_000_123),
+        ] {
+            let expected =
+                epp_wire::encode_frame(&Frame::Greeting(greeting("EPP <test> & co", now)))
+                    .expect("frame");
+            assert_eq!(t.render("EPP <test> & co", now), Some(expected));
+        }
+    }
 }
