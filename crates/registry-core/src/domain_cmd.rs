@@ -261,9 +261,15 @@ impl<S: Store> Registry<S> {
     }
 
     /// Checks that every NS host exists (locking it so it cannot be deleted meanwhile).
+    /// Name servers and contacts a domain links to are read without a row lock: the link
+    /// rows' foreign keys already hold them (PostgreSQL takes a key-share lock on the
+    /// referenced row when the link is inserted, which a concurrent delete's `FOR UPDATE`
+    /// waits for, after which it sees the link and refuses with 2305). Locking them for
+    /// update here would serialise every create that names a popular name server or a
+    /// registrar's default contact.
     async fn require_hosts(&self, tx: &mut S::Tx, names: &[String]) -> Result<(), CoreError> {
         for n in names {
-            if tx.host_get(n, true).await?.is_none() {
+            if tx.host_get(n, false).await?.is_none() {
                 return Err(CoreError::NotFound("name server host"));
             }
         }
@@ -271,7 +277,7 @@ impl<S: Store> Registry<S> {
     }
 
     async fn require_contact(&self, tx: &mut S::Tx, id: &str) -> Result<(), CoreError> {
-        if tx.contact_get(id, true).await?.is_none() {
+        if tx.contact_get(id, false).await?.is_none() {
             return Err(CoreError::NotFound("contact"));
         }
         Ok(())
@@ -344,7 +350,8 @@ impl<S: Store> Registry<S> {
                 return Err(CoreError::Exists("domain exists"));
             }
         }
-        if tx.contact_get(registrant.as_str(), true).await?.is_none() {
+        // Not locked: see require_hosts.
+        if tx.contact_get(registrant.as_str(), false).await?.is_none() {
             return Err(CoreError::NotFound("registrant contact"));
         }
         for l in &contacts {
@@ -761,7 +768,8 @@ impl<S: Store> Registry<S> {
                 None => {}
                 Some(None) => return Err(CoreError::Policy("registrant is required")),
                 Some(Some(id)) => {
-                    if tx.contact_get(id.as_str(), true).await?.is_none() {
+                    // Not locked: see require_hosts.
+                    if tx.contact_get(id.as_str(), false).await?.is_none() {
                         return Err(CoreError::NotFound("registrant contact"));
                     }
                     after.registrant = Some(id.as_str().to_owned());

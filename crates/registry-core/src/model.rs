@@ -396,7 +396,8 @@ pub struct HistoryEntry {
 /// about `name` (a domain's delegation, or a host's glue addresses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
-    /// Monotonic in commit order; set by the store.
+    /// The entry's journal position: final once given, in commit order per object; set by
+    /// the store.
     pub id: i64,
     pub at: Timestamp,
     /// `domain` or `host`.

@@ -7,7 +7,8 @@
 //!   the rows it locks (`lock = true` loads) until it commits or is dropped (drop = rollback);
 //! * a unique violation is [`StoreError::Duplicate`]; a lost race the caller should retry
 //!   (serialization failure, deadlock, busy database) is [`StoreError::Conflict`];
-//! * journal ids grow in commit order.
+//! * journal positions (the ids [`Store::journal_since`] returns) are final once handed out,
+//!   never appear below a position already read, and follow commit order for each object.
 
 use std::future::Future;
 
@@ -77,7 +78,8 @@ pub trait Store: Send + Sync + 'static {
         object_key: &str,
     ) -> impl Future<Output = StoreResult<Vec<HistoryEntry>>> + Send;
 
-    /// Journal entries with an id above `after`, in id order.
+    /// Journal entries with a position above `after`, in position order (committed entries
+    /// are given their positions here, see the contract above).
     fn journal_since(
         &self,
         after: i64,

@@ -8,8 +8,9 @@
 //!   `BEGIN IMMEDIATE`, so writers of other processes are serialized too and a read-then-write
 //!   never hits `SQLITE_BUSY` mid-transaction. Read transactions use the pool;
 //! * PostgreSQL: rows loaded for a write are locked with `SELECT … FOR UPDATE`; unique
-//!   constraints settle insert races (→ [`StoreError::Duplicate`]); journal inserts take a
-//!   transaction-scoped advisory lock so journal ids grow in commit order;
+//!   constraints settle insert races (→ [`StoreError::Duplicate`]); journal rows are inserted
+//!   without a position and numbered later, once committed, by `journal_since` (so commands
+//!   never serialize on the journal; see crates/zonegen/README.md, "Journal positions");
 //! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries.
 
 use epp_proto::Timestamp;
