@@ -88,21 +88,29 @@ mod sql {
         pub const CONTACTS_TAKEN: &str =
             "SELECT c.handle FROM json_each($1) AS j CROSS JOIN contact AS c ON c.handle = j.value";
     }
+    /// PostgreSQL estimates 100 rows for any `jsonb_array_elements` call, so with a plain
+    /// join a plan made while the table was small is a hash join over a sequential scan, and
+    /// as the cached generic plan of sqlx's prepared statement it stayed so as the table grew
+    /// (seen in the benchmark: checks scanning the whole domain table, 4x slower). Each name
+    /// is therefore looked up by a `LATERAL (… OFFSET 0)` subquery, which the planner cannot
+    /// flatten into a join: the choice is then one index probe against one scan per name,
+    /// which the index wins for any table above a few pages.
     pub(super) mod pg {
         pub const LINK_NS: &str = "INSERT INTO domain_ns (domain_id, host_id) \
-            SELECT $1, h.id FROM jsonb_array_elements_text($2::jsonb) AS j(name) JOIN host AS h ON h.name = j.name";
+            SELECT $1, h.id FROM jsonb_array_elements_text($2::jsonb) AS j(name) \
+            CROSS JOIN LATERAL (SELECT id FROM host WHERE name = j.name OFFSET 0) AS h";
         pub const LINK_CONTACTS: &str = "INSERT INTO domain_contact (domain_id, contact_id, role) \
             SELECT $1, c.id, j.e ->> 0 FROM jsonb_array_elements($2::jsonb) AS j(e) \
-            JOIN contact AS c ON c.handle = j.e ->> 1";
+            CROSS JOIN LATERAL (SELECT id FROM contact WHERE handle = j.e ->> 1 OFFSET 0) AS c";
         pub const DOMAINS_TAKEN: &str =
             "SELECT d.name FROM jsonb_array_elements_text($1::jsonb) AS j(name) \
-            JOIN domain AS d ON d.name = j.name";
+            CROSS JOIN LATERAL (SELECT name FROM domain WHERE name = j.name OFFSET 0) AS d";
         pub const HOSTS_TAKEN: &str =
             "SELECT h.name FROM jsonb_array_elements_text($1::jsonb) AS j(name) \
-            JOIN host AS h ON h.name = j.name";
+            CROSS JOIN LATERAL (SELECT name FROM host WHERE name = j.name OFFSET 0) AS h";
         pub const CONTACTS_TAKEN: &str =
             "SELECT c.handle FROM jsonb_array_elements_text($1::jsonb) AS j(handle) \
-            JOIN contact AS c ON c.handle = j.handle";
+            CROSS JOIN LATERAL (SELECT handle FROM contact WHERE handle = j.handle OFFSET 0) AS c";
     }
 }
 
