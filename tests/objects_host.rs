@@ -356,7 +356,9 @@ async fn rename_rules_and_followers(backend: Backend) {
             assert!(r.domain_info().hosts.is_empty(), "{}", r.xml);
             let r = a.cmd(domain_info("rb.test", None)).await.ok();
             assert_eq!(r.domain_info().hosts, [host_name("ns1.rb.test")]);
-            // Journal: old glue gone, the user's delegation, new glue.
+            // Journal: the new glue, the user's delegation, the old glue gone — in that order,
+            // so that every prefix of the journal is a zone the registry could publish (the
+            // delegation never names a server whose glue has not arrived yet).
             let journal = env.journal().await;
             let new: Vec<(&str, &str)> = journal[before..]
                 .iter()
@@ -365,9 +367,9 @@ async fn rename_rules_and_followers(backend: Backend) {
             assert_eq!(
                 new,
                 [
-                    ("host", "ns1.ra.test"),
+                    ("host", "ns1.rb.test"),
                     ("domain", "user.test"),
-                    ("host", "ns1.rb.test")
+                    ("host", "ns1.ra.test")
                 ]
             );
             // Internal (with an address) to external: fine, the addresses go with the glue
@@ -388,7 +390,8 @@ async fn rename_rules_and_followers(backend: Backend) {
                 .iter()
                 .map(|(k, n)| (k.as_str(), n.as_str()))
                 .collect();
-            assert_eq!(new, [("host", "ns1.rb.test"), ("domain", "user.test")]);
+            // The user's new delegation before the old glue goes (see the rename above).
+            assert_eq!(new, [("domain", "user.test"), ("host", "ns1.rb.test")]);
         },
     )
     .await

@@ -297,8 +297,14 @@ impl CoreEnv {
                 .await
                 .expect("journal");
             let Some(last) = page.last() else { break };
-            after = last.id;
-            out.extend(page.into_iter().map(|j| (j.kind, j.name)));
+            after = last.position;
+            out.extend(page.into_iter().map(|j| {
+                let kind = match &j.change {
+                    registry_core::model::ZoneChange::Domain { .. } => "domain",
+                    registry_core::model::ZoneChange::Host { .. } => "host",
+                };
+                (kind.to_owned(), j.change.name().to_owned())
+            }));
         }
         out
     }

@@ -8,8 +8,7 @@
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use registry_core::model::PollMessage;
-use registry_core::{Registry, Store, StoreTx};
+use registry_core::{Registry, Store};
 use registry_store::Db;
 use tracing::{error, info, warn};
 
@@ -78,19 +77,7 @@ pub async fn check_once<S: Store>(
                 cert.fingerprint
             )
         };
-        let pushed = async {
-            let mut tx = registry.store().begin(true).await?;
-            tx.poll_push(&PollMessage {
-                id: 0,
-                cl_id: cert.cl_id.clone(),
-                q_date: now,
-                msg,
-                payload: None,
-            })
-            .await?;
-            tx.commit().await
-        }
-        .await;
+        let pushed = registry.notify_registrar(&cert.cl_id, msg).await;
         match pushed {
             Ok(()) => {
                 report.warned += 1;

@@ -42,6 +42,9 @@ pub struct Config {
     /// Whether an expired domain renews itself for one year (`true`) or is deleted into
     /// redemption (`false`). Default `true`.
     pub auto_renew: bool,
+    /// How long a purge stays held when a subordinate host of the domain is a name server of a
+    /// registry-locked domain (hours); it is tried again after this. Default 24.
+    pub purge_hold_hours: u32,
     /// Registry lock requests and their confirmation codes.
     pub lock: LockConfig,
     /// How the registry sends e-mail (lock confirmation codes and outcomes).
@@ -129,6 +132,7 @@ impl Default for Config {
             pending_delete_days: 5,
             transfer_auto_approve_days: 5,
             auto_renew: true,
+            purge_hold_hours: 24,
             lock: LockConfig::default(),
             mail: MailConfig::default(),
         }

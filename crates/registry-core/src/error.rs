@@ -52,6 +52,14 @@ pub enum CoreError {
     /// 2304.
     #[error("object status prohibits operation: {0}")]
     StatusProhibits(&'static str),
+    /// 2304: the delegation guard refused a change that would alter what the zone publishes
+    /// for a registry-locked domain (`domain`, kept for the audit row; the reason names the
+    /// lock and is the same for every registrar).
+    #[error("registry lock prohibits operation: {reason} ({domain})")]
+    RegistryLocked {
+        reason: &'static str,
+        domain: String,
+    },
     /// 2305.
     #[error("object association prohibits operation: {0}")]
     Association(&'static str),
@@ -82,7 +90,9 @@ impl CoreError {
             CoreError::NotPendingTransfer => ResultCode::ObjectNotPendingTransfer,
             CoreError::Exists(_) => ResultCode::ObjectExists,
             CoreError::NotFound(_) => ResultCode::ObjectDoesNotExist,
-            CoreError::StatusProhibits(_) => ResultCode::ObjectStatusProhibitsOperation,
+            CoreError::StatusProhibits(_) | CoreError::RegistryLocked { .. } => {
+                ResultCode::ObjectStatusProhibitsOperation
+            }
             CoreError::Association(_) => ResultCode::ObjectAssociationProhibitsOperation,
             CoreError::Policy(_) => ResultCode::ParameterValuePolicyError,
             CoreError::Store(e) => match e {
@@ -111,6 +121,7 @@ impl CoreError {
             | CoreError::StatusProhibits(r)
             | CoreError::Association(r)
             | CoreError::Policy(r) => r,
+            CoreError::RegistryLocked { reason, .. } => reason,
             CoreError::InvalidAuthInfo => "invalid authInfo",
             CoreError::PendingTransfer => "pending transfer",
             CoreError::NotPendingTransfer => "not pending transfer",
@@ -149,6 +160,14 @@ mod tests {
             CoreError::PendingTransfer,
             CoreError::NotPendingTransfer,
             CoreError::Store(StoreError::ForeignKey),
+            CoreError::RegistryLocked {
+                reason: crate::guard::REASON_DOMAIN,
+                domain: String::new(),
+            },
+            CoreError::RegistryLocked {
+                reason: crate::guard::REASON_LINKED,
+                domain: String::new(),
+            },
         ];
         for e in all {
             assert!(e.reason().chars().count() <= 32, "{}", e.reason());

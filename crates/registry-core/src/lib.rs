@@ -3,25 +3,38 @@
 //! generator consumes. It takes typed commands (from `epp-proto`) with the acting registrar and
 //! returns typed results or a [`CoreError`] that maps to an EPP result code in one place.
 //!
+//! Every mutation is one [`change::Change`] that passes the delegation guard ([`guard`]) on
+//! its way to the store: the one place that keeps a registry-locked domain's published
+//! delegation from moving, whatever command, step or operator action made the change.
+//!
 //! It knows nothing of XML, TLS or SQL: persistence is behind the traits in [`store`],
-//! implemented by `registry-store`; time is behind [`clock::Clock`] so tests can move it.
+//! implemented by `registry-store` (and in memory by [`memory`], for the rule tests); time is
+//! behind [`clock::Clock`] so tests can move it.
 
+mod admin;
+pub mod change;
 pub mod clock;
 pub mod config;
-mod contact_cmd;
+mod contact;
 mod convert;
-mod domain_cmd;
+pub mod delegation;
+mod domain;
 pub mod error;
-mod host_cmd;
+pub mod guard;
+mod host;
 mod lifecycle;
 mod lock;
 pub mod mail;
+pub mod memory;
 pub mod model;
 pub mod policy;
 pub mod registrar;
 pub mod registry;
+pub mod status;
 pub mod store;
+mod transfer;
 
+pub use change::{Change, Checked, Who};
 pub use config::Config;
 pub use error::CoreError;
 pub use lock::VerifyOutcome;

@@ -2,21 +2,31 @@
 //!
 //! * a pending transfer nobody acted on is approved by the server at its `acDate`;
 //! * at `exDate` a domain renews itself for a year (auto-renew grace starts), or, with
-//!   `auto_renew = false`, is deleted into redemption;
+//!   `auto_renew = false`, is deleted into redemption — except a registry-locked domain, which
+//!   is always renewed: the clock must not take a locked delegation out of the zone;
 //! * redemptionPeriod ends in pendingDelete; a pendingRestore not followed by a report in
 //!   time returns to redemptionPeriod (RFC 3915 section 3.2);
-//! * pendingDelete ends in the purge: the row, its links and its subordinate hosts go.
+//! * pendingDelete ends in the purge: the row, its links and its subordinate hosts go. When a
+//!   subordinate host is a name server of a registry-locked domain, the delegation guard refuses
+//!   the purge; the domain then stays in pendingDelete (so nobody can register the name its
+//!   hosts live under), the purge is retried every `purge_hold_hours`, and each time both
+//!   sponsors get a poll message and the log a warning (`rgp:purgeHeld` in the history);
+//! * a timed unlock ends in the relock.
 //!
 //! Each step happens *at its due time*, not at the time it is noticed, so a late scheduler
-//! gives the same dates as a punctual one.
+//! gives the same dates as a punctual one. Each step is a [`Change`] of its own and passes the
+//! delegation guard like any command.
+
+use std::sync::Arc;
 
 use epp_proto::domain::DomainStatus as DS;
 use epp_proto::Timestamp;
 
+use crate::change::{Change, Who};
 use crate::error::CoreError;
 use crate::model::*;
-use crate::registry::{Registry, Who};
-use crate::store::{Store, StoreTx};
+use crate::registry::{Registry, MAX_ATTEMPTS};
+use crate::store::{Store, StoreError, StoreTx};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
@@ -63,36 +73,7 @@ impl<S: Store> Registry<S> {
             .map(|t| t.ac_date)
     }
 
-    /// Completes a pending domain transfer in memory: new sponsor, new expiry, transfer grace.
-    /// Returns (gaining, losing) registrars.
-    pub(crate) fn approve_domain_transfer(
-        &self,
-        d: &mut Domain,
-        status: &str,
-        at: Timestamp,
-    ) -> Result<(String, String), CoreError> {
-        let Some(t) = d.transfer.as_mut() else {
-            return Err(CoreError::NotPendingTransfer);
-        };
-        let ceiling = Self::add_months(at, self.cfg.max_registration_years.saturating_mul(12))?;
-        let ex = Self::add_months(d.ex_date, t.period_months)?.min(ceiling);
-        t.status = status.to_owned();
-        t.ac_date = at;
-        t.ex_date = Some(ex);
-        let (gaining, losing) = (t.re_id.clone(), t.ac_id.clone());
-        d.ex_date = ex;
-        d.cl_id = gaining.clone();
-        d.tr_date = Some(at);
-        remove_status(&mut d.statuses, DS::PendingTransfer.as_str());
-        d.grace.retain(|g| g.until > at);
-        d.grace.push(GraceRec {
-            kind: GraceKind::TransferPeriod,
-            until: at + Self::days(self.cfg.transfer_grace_days),
-        });
-        Ok((gaining, losing))
-    }
-
-    /// Applies one step in memory. Returns the history op name.
+    /// Applies one step (other than the purge) in memory. Returns the history op name.
     fn apply_step(
         &self,
         d: &mut Domain,
@@ -101,12 +82,12 @@ impl<S: Store> Registry<S> {
     ) -> Result<&'static str, CoreError> {
         match step {
             Step::AutoApprove => {
-                self.approve_domain_transfer(d, "serverApproved", at)?;
+                crate::transfer::approve(d, "serverApproved", at, &self.domain_completion(at)?)?;
                 Ok("transfer:serverApproved")
             }
             Step::Expire => {
                 d.grace.retain(|g| g.until > at);
-                if self.cfg.auto_renew {
+                if self.cfg.auto_renew || d.registry_locked() {
                     d.ex_date = Self::add_months(d.ex_date, 12)?;
                     d.grace.push(GraceRec {
                         kind: GraceKind::AutoRenewPeriod,
@@ -149,16 +130,34 @@ impl<S: Store> Registry<S> {
         }
     }
 
+    /// When a held purge is tried again.
+    fn purge_retry(&self, now: Timestamp) -> Timestamp {
+        now + chrono::TimeDelta::hours(i64::from(self.cfg.purge_hold_hours.max(1)))
+    }
+
     /// The domain as it is at `now` without writing anything (for read-only commands);
-    /// `None` if it has been purged by then.
-    pub(crate) fn settle_view(
+    /// `None` if it has been purged by then. A purge the delegation guard would refuse is
+    /// shown held, as the scheduler will leave it.
+    pub(crate) async fn settle_view(
         &self,
+        tx: &mut S::Tx,
         mut d: Domain,
         now: Timestamp,
     ) -> Result<Option<Domain>, CoreError> {
         while let Some((at, step)) = self.next_step(&d).filter(|(t, _)| *t <= now) {
             if step == Step::Purge {
-                return Ok(None);
+                let who = self.system_who(at);
+                let ch = self.purge_change(tx, &who, &d, "rgp:purge").await?;
+                match crate::guard::check(tx, ch).await {
+                    Ok(_) => return Ok(None),
+                    Err(CoreError::RegistryLocked { .. }) => {
+                        if let Some(r) = d.rgp.as_mut() {
+                            r.until = self.purge_retry(now);
+                        }
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             self.apply_step(&mut d, step, at)?;
         }
@@ -175,29 +174,40 @@ impl<S: Store> Registry<S> {
         while let Some((at, step)) = self.next_step(&d).filter(|(t, _)| *t <= now) {
             let who = self.system_who(at);
             if step == Step::Purge {
-                self.purge_domain(tx, &who, &d, "rgp:purge").await?;
-                self.notify(
-                    tx,
-                    &d.cl_id.clone(),
-                    at,
+                let mut ch = self.purge_change(tx, &who, &d, "rgp:purge").await?;
+                Self::notify(
+                    &mut ch,
+                    &d.cl_id,
                     format!("Domain {} was purged.", d.name),
                     None,
-                )
-                .await?;
-                return Ok(None);
+                );
+                match self.apply(tx, ch).await {
+                    Ok(_) => return Ok(None),
+                    Err(CoreError::RegistryLocked { domain, .. }) => {
+                        d = self.hold_purge(tx, &who, d, &domain, now).await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             let before = d.clone();
             let op = self.apply_step(&mut d, step, at)?;
-            if step == Step::Relock {
-                let hosts = self.lock_hosts(tx, &who, &d.name, op).await?;
-                if let Some(l) = d.registry_lock.as_mut() {
-                    l.hosts = hosts;
-                }
-            }
-            self.save_domain(tx, &who, op, &before, &d).await?;
+            let mut ch = self.change(&who);
             match step {
+                Step::Relock => {
+                    let hosts = self.lock_host_writes(tx, &mut ch, &d, op).await?;
+                    if let Some(l) = d.registry_lock.as_mut() {
+                        l.hosts = hosts;
+                    }
+                    let msg = format!(
+                        "Registry lock of {}: the timed unlock ended; the domain is locked again.",
+                        d.name
+                    );
+                    let req = d.registry_lock.as_ref().map(|l| l.request_id);
+                    self.lock_notice(tx, &mut ch, &d.cl_id, req, msg).await?;
+                }
                 Step::AutoApprove => {
-                    self.move_subordinate_hosts(tx, &who, &d.name, &d.cl_id)
+                    self.move_subordinate_hosts(tx, &mut ch, &d.name, &d.cl_id)
                         .await?;
                     if let Some(t) = d.transfer.clone() {
                         let payload = PollPayload::DomainTransfer {
@@ -205,98 +215,102 @@ impl<S: Store> Registry<S> {
                             transfer: t.clone(),
                         };
                         let msg = format!("Transfer of {} approved by the registry.", d.name);
-                        self.notify(tx, &t.re_id, at, msg.clone(), Some(payload.clone()))
-                            .await?;
-                        self.notify(tx, &t.ac_id, at, msg, Some(payload)).await?;
+                        Self::notify(&mut ch, &t.re_id, msg.clone(), Some(payload.clone()));
+                        Self::notify(&mut ch, &t.ac_id, msg, Some(payload));
                     }
                 }
-                Step::Relock => {
-                    let msg = format!(
-                        "Registry lock of {}: the timed unlock ended; the domain is locked again.",
-                        d.name
-                    );
-                    let req = d.registry_lock.as_ref().map(|l| l.request_id);
-                    self.lock_notice(tx, &d.cl_id.clone(), req, at, msg).await?;
-                }
-                Step::Expire if !self.cfg.auto_renew => {
+                Step::Expire if op == "domain:expire" => {
                     let msg = format!(
                         "Domain {} expired and was deleted; it is in redemption.",
                         d.name
                     );
-                    self.notify(tx, &d.cl_id.clone(), at, msg, None).await?;
+                    Self::notify(&mut ch, &d.cl_id, msg, None);
+                }
+                Step::Expire if !self.cfg.auto_renew => {
+                    let msg = format!(
+                        "Domain {} reached its expiry date while registry-locked: it was \
+                         renewed for a year instead of deleted.",
+                        d.name
+                    );
+                    tracing::warn!(domain = %d.name, "registry-locked domain renewed at expiry");
+                    Self::notify(&mut ch, &d.cl_id, msg, None);
                 }
                 _ => {}
             }
+            // Written after the relock's host writes so that the lock record lists them.
+            self.write_domain(&mut ch, op, Some(before), Some(d.clone()));
+            self.apply(tx, ch).await?;
         }
         Ok(Some(d))
     }
 
-    /// Removes a domain for good, with its subordinate hosts (their links from other domains
-    /// go too, and those domains' delegations are journalled).
-    pub(crate) async fn purge_domain(
+    /// Keeps `d` in pendingDelete because purging it would change the delegation of the
+    /// registry-locked `locked`: retried later, both sponsors told, operators warned.
+    async fn hold_purge(
+        &self,
+        tx: &mut S::Tx,
+        who: &Who,
+        d: Domain,
+        locked: &str,
+        now: Timestamp,
+    ) -> Result<Domain, CoreError> {
+        let retry = self.purge_retry(now);
+        let mut after = d.clone();
+        if let Some(r) = after.rgp.as_mut() {
+            r.until = retry;
+        }
+        tracing::warn!(
+            domain = %d.name,
+            locked_domain = %locked,
+            retry = %retry,
+            "purge held: a subordinate host is a name server of a registry-locked domain"
+        );
+        let mut ch = self.change(who);
+        Self::notify(
+            &mut ch,
+            &d.cl_id,
+            format!(
+                "Domain {} is due to be purged, but a host under it is a name server of the \
+                 registry-locked domain {locked}: it stays in pendingDelete until that \
+                 delegation no longer uses it.",
+                d.name
+            ),
+            None,
+        );
+        if let Some(l) = tx.domain_get(locked, false).await? {
+            if l.cl_id != d.cl_id {
+                Self::notify(
+                    &mut ch,
+                    &l.cl_id,
+                    format!(
+                        "The registry-locked domain {locked} uses a name server under {}, which \
+                         is due to be purged; the purge is held. Move the delegation off it.",
+                        d.name
+                    ),
+                    None,
+                );
+            }
+        }
+        self.write_domain(&mut ch, "rgp:purgeHeld", Some(d), Some(after.clone()));
+        self.apply(tx, ch).await?;
+        Ok(after)
+    }
+
+    /// The change that removes a domain for good, with its subordinate hosts (their links
+    /// from other domains go too; the guard journals those domains' new delegations).
+    pub(crate) async fn purge_change(
         &self,
         tx: &mut S::Tx,
         who: &Who,
         d: &Domain,
-        op: &str,
-    ) -> Result<(), CoreError> {
+        op: &'static str,
+    ) -> Result<Change, CoreError> {
+        let mut ch = self.change(who);
         for h in tx.hosts_under(&d.name).await? {
-            let users = tx.domains_using_host(h.id).await?;
-            tx.host_delete(h.id).await?;
-            self.record(
-                tx,
-                who,
-                "host",
-                &h.name,
-                self.roid('H', h.id),
-                "host:purgedWithDomain",
-                Some(&h),
-                None,
-            )
-            .await?;
-            self.journal_host(tx, who.now, &h.name, &[]).await?;
-            for u in users.iter().filter(|u| **u != d.name) {
-                if let Some(other) = tx.domain_get(u, true).await? {
-                    self.journal_domain(tx, who.now, &other.name, &other.delegation())
-                        .await?;
-                }
-            }
+            ch.host("host:purgedWithDomain", Some(h), None);
         }
-        tx.domain_purge(d.id).await?;
-        self.record(
-            tx,
-            who,
-            "domain",
-            &d.name,
-            self.roid('D', d.id),
-            op,
-            Some(d),
-            None,
-        )
-        .await?;
-        if d.delegation() != Self::absent_delegation() {
-            self.journal_domain(tx, who.now, &d.name, &Self::absent_delegation())
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Subordinate hosts follow their domain to its new sponsor (RFC 5732 section 1).
-    pub(crate) async fn move_subordinate_hosts(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        domain: &str,
-        new_sponsor: &str,
-    ) -> Result<(), CoreError> {
-        for h in tx.hosts_under(domain).await? {
-            let mut after = h.clone();
-            after.cl_id = new_sponsor.to_owned();
-            after.tr_date = Some(who.now);
-            self.save_host(tx, who, "host:transferWithDomain", &h, &after)
-                .await?;
-        }
-        Ok(())
+        self.write_domain(&mut ch, op, Some(d.clone()), None);
+        Ok(ch)
     }
 
     pub(crate) async fn settle_contact(
@@ -308,41 +322,33 @@ impl<S: Store> Registry<S> {
         if let Some(at) = self.next_due_contact(&c).filter(|t| *t <= now) {
             let who = self.system_who(at);
             let before = c.clone();
-            Self::approve_contact_transfer(&mut c, "serverApproved", at);
-            self.save_contact(tx, &who, "transfer:serverApproved", &before, &c)
-                .await?;
+            Self::approve_contact_transfer(&mut c, at);
+            let mut ch = self.change(&who);
             if let Some(t) = c.transfer.clone() {
                 let payload = PollPayload::ContactTransfer {
                     id: c.handle.clone(),
                     transfer: t.clone(),
                 };
                 let msg = format!("Transfer of contact {} approved by the registry.", c.handle);
-                self.notify(tx, &t.re_id, at, msg.clone(), Some(payload.clone()))
-                    .await?;
-                self.notify(tx, &t.ac_id, at, msg, Some(payload)).await?;
+                Self::notify(&mut ch, &t.re_id, msg.clone(), Some(payload.clone()));
+                Self::notify(&mut ch, &t.ac_id, msg, Some(payload));
             }
+            self.write_contact(
+                &mut ch,
+                "transfer:serverApproved",
+                Some(before),
+                Some(c.clone()),
+            );
+            self.apply(tx, ch).await?;
         }
         Ok(c)
     }
 
     pub(crate) fn settle_contact_view(&self, mut c: Contact, now: Timestamp) -> Contact {
         if let Some(at) = self.next_due_contact(&c).filter(|t| *t <= now) {
-            Self::approve_contact_transfer(&mut c, "serverApproved", at);
+            Self::approve_contact_transfer(&mut c, at);
         }
         c
-    }
-
-    pub(crate) fn approve_contact_transfer(c: &mut Contact, status: &str, at: Timestamp) {
-        if let Some(t) = c.transfer.as_mut() {
-            t.status = status.to_owned();
-            t.ac_date = at;
-            c.cl_id = t.re_id.clone();
-            c.tr_date = Some(at);
-            remove_status(
-                &mut c.statuses,
-                epp_proto::contact::ContactStatus::PendingTransfer.as_str(),
-            );
-        }
     }
 
     /// Loads a domain for a write, locked and settled. 2303 if absent or purged.
@@ -371,7 +377,8 @@ impl<S: Store> Registry<S> {
             .domain_get(name, false)
             .await?
             .ok_or(CoreError::NotFound("domain"))?;
-        self.settle_view(d, who.now)?
+        self.settle_view(tx, d, who.now)
+            .await?
             .ok_or(CoreError::NotFound("domain"))
     }
 
@@ -386,5 +393,93 @@ impl<S: Store> Registry<S> {
             .await?
             .ok_or(CoreError::NotFound("contact"))?;
         self.settle_contact(tx, c, who.now).await
+    }
+
+    // ---- the scheduler ------------------------------------------------------------------
+
+    /// Runs every time-driven step due at `now`; returns how many objects it touched.
+    /// Each object is its own transaction; a failure is logged and the object retried next time.
+    pub async fn run_due(&self, now: Timestamp) -> Result<usize, CoreError> {
+        const BATCH: u32 = 500;
+        let mut done = 0;
+        for name in self.store.due_domains(now, BATCH).await? {
+            match self.run_due_domain(&name, now).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::error!(domain = %name, error = %e, "scheduled step failed"),
+            }
+        }
+        for id in self.store.due_contacts(now, BATCH).await? {
+            match self.run_due_contact(&id, now).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::error!(contact = %id, error = %e, "scheduled step failed"),
+            }
+        }
+        for id in self.store.due_lock_requests(now, BATCH).await? {
+            match self.expire_lock_request(id, now).await {
+                Ok(()) => done += 1,
+                Err(e) => tracing::error!(lock_request = id, error = %e, "scheduled step failed"),
+            }
+        }
+        Ok(done)
+    }
+
+    async fn run_due_domain(&self, name: &str, now: Timestamp) -> Result<(), CoreError> {
+        self.retry_conflicts(|| async {
+            let mut tx = self.store.begin(true).await?;
+            if let Some(d) = tx.domain_get(name, true).await? {
+                self.settle_domain(&mut tx, d, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn run_due_contact(&self, id: &str, now: Timestamp) -> Result<(), CoreError> {
+        self.retry_conflicts(|| async {
+            let mut tx = self.store.begin(true).await?;
+            if let Some(c) = tx.contact_get(id, true).await? {
+                self.settle_contact(&mut tx, c, now).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn retry_conflicts<F, Fut>(&self, mut f: F) -> Result<(), CoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), CoreError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match f().await {
+                Err(CoreError::Store(StoreError::Conflict(_))) if attempt < MAX_ATTEMPTS => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Calls [`Registry::run_due`] every `every` on the registry's clock until the task is
+    /// aborted.
+    pub fn spawn_scheduler(
+        self: Arc<Self>,
+        every: std::time::Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let now = self.clock.now();
+                match self.run_due(now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(objects = n, "scheduled steps run"),
+                    Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
+                }
+            }
+        })
     }
 }

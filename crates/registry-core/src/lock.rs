@@ -19,13 +19,17 @@
 //! * Decisions: a lock request for a domain already locked is refused with 2304 (as is an
 //!   unlock request for a domain that is not locked, and any request while another one for the
 //!   domain is open); a new subordinate host under a locked domain (create or rename into it)
-//!   is refused with 2304, since new glue would change the delegation around the lock.
+//!   is refused with 2304.
+//! * What a lock holds is decided by the delegation guard ([`crate::guard`]), not here: while
+//!   the lock is in force, no change by anyone alters the domain's published delegation (NS,
+//!   DS, glue), also through the hosts it uses. Applying and releasing a lock change statuses
+//!   only, so the guard lets them through; applying one takes row locks on the domain's name
+//!   servers, so that a concurrent change to one of them is seen by whichever commits second.
 //! * Every step (requested, code sent, code mail failed, each verification attempt, applied,
 //!   released, relocked, rejected, expired, failed) is a history row of the domain with its
 //!   actor (the registrar's clID, `operator:NAME`, or the registry's clID for the scheduler
 //!   and the mail worker); the registrar hears of every outcome by poll message and e-mail.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::TimeDelta;
@@ -38,10 +42,15 @@ use epp_proto::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use epp_proto::domain::DomainUpdate;
+use epp_proto::ext::rgp::RgpUpdate;
+use epp_proto::ext::sec_dns::SecDnsUpdate;
+
+use crate::change::{Change, HistoryNote, LockRequestWrite, Who};
 use crate::error::CoreError;
 use crate::mail::Mailer;
 use crate::model::*;
-use crate::registry::{Outcome, Registry, Who};
+use crate::registry::{Outcome, Registry};
 use crate::store::{Store, StoreError, StoreTx};
 
 /// What entering a code did.
@@ -64,8 +73,6 @@ const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 const CODE_LEN: usize = 10;
 /// How long a mail stays claimed by one worker before another may retry it.
 const MAIL_LEASE_SECS: i64 = 300;
-
-static ADMIN_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh code, `XXXXX-XXXXX`.
 fn new_code() -> Result<String, CoreError> {
@@ -124,20 +131,6 @@ fn fmt_time(t: Timestamp) -> String {
 }
 
 impl<S: Store> Registry<S> {
-    /// The actor of an operator's action (`operator:NAME` in history rows).
-    pub(crate) fn operator_who(&self, operator: &str) -> Who {
-        let now = self.clock.now();
-        let n = ADMIN_SEQ.fetch_add(1, Ordering::Relaxed);
-        Who {
-            cl_id: format!("operator:{operator}"),
-            source_ip: None,
-            cert: None,
-            cl_trid: None,
-            sv_trid: format!("ADM-{}-{}-{n}", now.timestamp_micros(), std::process::id()),
-            now,
-        }
-    }
-
     pub(crate) fn lock_request_outcome(req: &LockRequest) -> Result<Outcome, CoreError> {
         let mut out = Outcome::pending(None);
         out.extensions
@@ -150,40 +143,30 @@ impl<S: Store> Registry<S> {
         Ok(out)
     }
 
-    async fn lock_history(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        roid: String,
-        op: &str,
-        req: &LockRequest,
-    ) -> Result<(), CoreError> {
-        let summary = req.summary();
-        self.record(
-            tx,
-            who,
-            "domain",
-            &req.domain,
+    /// A lock request's step in the domain's history.
+    fn lock_note(ch: &mut Change, roid: String, op: &'static str, req: &LockRequest) {
+        ch.note(HistoryNote {
+            object_type: "domain",
+            object_key: req.domain.clone(),
             roid,
             op,
-            None,
-            Some(&summary),
-        )
-        .await
+            detail: Some(req.summary().to_string()),
+        });
     }
 
     /// A poll message to the registrar and a mail to its lock contact.
     pub(crate) async fn lock_notice(
         &self,
         tx: &mut S::Tx,
+        ch: &mut Change,
         cl_id: &str,
         req: Option<i64>,
-        at: Timestamp,
         text: String,
     ) -> Result<(), CoreError> {
-        self.notify(tx, cl_id, at, text.clone(), None).await?;
+        Self::notify(ch, cl_id, text.clone(), None);
         if let Some(c) = tx.lock_contact(cl_id).await? {
-            tx.outbox_push(&OutboxMail {
+            let at = ch.who.now;
+            ch.mail.push(OutboxMail {
                 id: 0,
                 kind: "notice".into(),
                 lock_request_id: req,
@@ -195,10 +178,38 @@ impl<S: Store> Registry<S> {
                 attempts: 0,
                 last_error: None,
                 sent: None,
-            })
-            .await?;
+            });
         }
         Ok(())
+    }
+
+    /// `<domain:update>` with the registryLock extension: a lock or unlock request. Accepted
+    /// while the domain is locked (it is how an unlock is asked for); it changes nothing until
+    /// it is verified out of band.
+    pub(crate) async fn domain_lock_request(
+        &self,
+        who: &Who,
+        u: &DomainUpdate,
+        sec: Option<&SecDnsUpdate>,
+        rgp: Option<&RgpUpdate>,
+        cmd: &RegistryLockCommand,
+    ) -> Result<Outcome, CoreError> {
+        let mut tx = self.store.begin(true).await?;
+        let d = self.load_domain_w(&mut tx, who, u.name.as_str()).await?;
+        if d.cl_id != who.cl_id {
+            return Err(CoreError::Authorization("not the sponsoring registrar"));
+        }
+        if !u.add.is_empty()
+            || !u.rem.is_empty()
+            || u.chg.is_some()
+            || sec.is_some()
+            || rgp.is_some()
+        {
+            return Err(CoreError::Policy("lock request must be alone"));
+        }
+        let req = self.file_lock_request(&mut tx, who, &d, cmd).await?;
+        tx.commit().await?;
+        Self::lock_request_outcome(&req)
     }
 
     /// Checks and stores a new request for domain `d` (loaded for write) by `who`, with its
@@ -218,7 +229,7 @@ impl<S: Store> Registry<S> {
                 return Err(CoreError::StatusProhibits(why));
             }
         }
-        let in_force = d.registry_lock.as_ref().is_some_and(LockRec::in_force);
+        let in_force = d.registry_locked();
         let (op, unlock_secs) = match cmd {
             RegistryLockCommand::Lock => {
                 if in_force {
@@ -260,7 +271,14 @@ impl<S: Store> Registry<S> {
             code_hash: hash_code(&salt, &code),
             code_salt: salt,
         };
-        req.id = tx.lock_request_insert(&req).await?;
+        // The request's id goes into its mail and its history row: insert it first.
+        let mut ch = self.change(who);
+        ch.lock_request = Some(LockRequestWrite::Insert(req.clone()));
+        req.id = self
+            .apply(tx, ch)
+            .await?
+            .lock_request_id
+            .ok_or(CoreError::Corrupt("lock request without id".into()))?;
         let what = match (op, unlock_secs) {
             (LockOp::Lock, _) => "LOCK".to_owned(),
             (LockOp::Unlock, None) => "UNLOCK".to_owned(),
@@ -283,7 +301,8 @@ impl<S: Store> Registry<S> {
             cl_id = d.cl_id,
             expires = fmt_time(expires),
         );
-        tx.outbox_push(&OutboxMail {
+        let mut ch = self.change(who);
+        ch.mail.push(OutboxMail {
             id: 0,
             kind: "lockCode".into(),
             lock_request_id: Some(req.id),
@@ -300,10 +319,9 @@ impl<S: Store> Registry<S> {
             attempts: 0,
             last_error: None,
             sent: None,
-        })
-        .await?;
-        self.lock_history(tx, who, self.roid('D', d.id), "lock:requested", &req)
-            .await?;
+        });
+        Self::lock_note(&mut ch, self.roid('D', d.id), "lock:requested", &req);
+        self.apply(tx, ch).await?;
         Ok(req)
     }
 
@@ -332,26 +350,26 @@ impl<S: Store> Registry<S> {
         Ok((req, st))
     }
 
-    /// Closes an open request without applying it, and tells the registrar.
+    /// Closes an open request without applying it, and tells the registrar (into `ch`).
     async fn end_request(
         &self,
         tx: &mut S::Tx,
-        who: &Who,
+        ch: &mut Change,
         mut req: LockRequest,
         state: St,
         note: &str,
-        history_op: &str,
+        history_op: &'static str,
     ) -> Result<LockRequest, CoreError> {
         req.state = state.as_str().to_owned();
-        req.closed = Some(who.now);
+        req.closed = Some(ch.who.now);
         req.outcome_note = Some(note.to_owned());
-        tx.lock_request_update(&req).await?;
-        tx.outbox_cancel_codes(req.id).await?;
+        ch.lock_request = Some(LockRequestWrite::Update(req.clone()));
+        ch.cancel_code_mail = Some(req.id);
         let roid = match tx.domain_get(&req.domain, false).await? {
             Some(d) => self.roid('D', d.id),
             None => String::new(),
         };
-        self.lock_history(tx, who, roid, history_op, &req).await?;
+        Self::lock_note(ch, roid, history_op, &req);
         let text = format!(
             "Registry {} request {} for {}: {} ({note}); the domain is unchanged.",
             req.op,
@@ -359,8 +377,26 @@ impl<S: Store> Registry<S> {
             req.domain,
             state.as_str()
         );
-        self.lock_notice(tx, &req.cl_id.clone(), Some(req.id), who.now, text)
+        self.lock_notice(tx, ch, &req.cl_id.clone(), Some(req.id), text)
             .await?;
+        Ok(req)
+    }
+
+    /// Ends an open request in a change of its own.
+    async fn close_request(
+        &self,
+        tx: &mut S::Tx,
+        who: &Who,
+        req: LockRequest,
+        state: St,
+        note: &str,
+        history_op: &'static str,
+    ) -> Result<LockRequest, CoreError> {
+        let mut ch = self.change(who);
+        let req = self
+            .end_request(tx, &mut ch, req, state, note, history_op)
+            .await?;
+        self.apply(tx, ch).await?;
         Ok(req)
     }
 
@@ -384,7 +420,7 @@ impl<S: Store> Registry<S> {
             }
         }
         if who.now >= req.expires {
-            self.end_request(
+            self.close_request(
                 &mut tx,
                 &who,
                 req,
@@ -405,13 +441,14 @@ impl<S: Store> Registry<S> {
         } else {
             "lock:verifyAttempt:wrong"
         };
-        tx.lock_request_update(&req).await?;
-        self.lock_history(&mut tx, &who, roid, attempt_op, &req)
-            .await?;
+        let mut ch = self.change(&who);
+        ch.lock_request = Some(LockRequestWrite::Update(req.clone()));
+        Self::lock_note(&mut ch, roid, attempt_op, &req);
+        self.apply(&mut tx, ch).await?;
         if !right {
             let max = self.cfg.lock.max_attempts.max(1);
             let out = if req.attempts >= max {
-                self.end_request(
+                self.close_request(
                     &mut tx,
                     &who,
                     req,
@@ -429,20 +466,18 @@ impl<S: Store> Registry<S> {
             tx.commit().await?;
             return Ok(out);
         }
-        let Some(d) = d else {
-            self.end_request(&mut tx, &who, req, St::Failed, "domain gone", "lock:failed")
-                .await?;
-            tx.commit().await?;
-            return Err(CoreError::NotFound("domain"));
+        let d = match d {
+            Some(d) => self.settle_domain(&mut tx, d, who.now).await?,
+            None => None,
         };
-        let Some(d) = self.settle_domain(&mut tx, d, who.now).await? else {
-            self.end_request(&mut tx, &who, req, St::Failed, "domain gone", "lock:failed")
+        let Some(d) = d else {
+            self.close_request(&mut tx, &who, req, St::Failed, "domain gone", "lock:failed")
                 .await?;
             tx.commit().await?;
             return Err(CoreError::NotFound("domain"));
         };
         if d.cl_id != req.cl_id || d.has(DS::PendingDelete) {
-            self.end_request(
+            self.close_request(
                 &mut tx,
                 &who,
                 req,
@@ -457,11 +492,12 @@ impl<S: Store> Registry<S> {
         let op = op_of(&req)?;
         req.state = St::Applied.as_str().to_owned();
         req.closed = Some(who.now);
-        tx.lock_request_update(&req).await?;
-        tx.outbox_cancel_codes(req.id).await?;
+        let mut ch = self.change(&who);
+        ch.lock_request = Some(LockRequestWrite::Update(req.clone()));
+        ch.cancel_code_mail = Some(req.id);
         let (outcome, text) = match op {
             LockOp::Lock => {
-                self.apply_lock(&mut tx, &who, d, req.id, "lock:applied")
+                self.apply_lock(&mut tx, &mut ch, d, req.id, "lock:applied")
                     .await?;
                 (
                     VerifyOutcome::Applied,
@@ -475,7 +511,7 @@ impl<S: Store> Registry<S> {
                 let relock_at = req
                     .unlock_secs
                     .map(|s| who.now + TimeDelta::seconds(i64::from(s)));
-                self.release_lock(&mut tx, &who, d, relock_at).await?;
+                self.release_lock(&mut tx, &mut ch, d, relock_at).await?;
                 let until = relock_at
                     .map(|t| format!(" until {}", fmt_time(t)))
                     .unwrap_or_default();
@@ -488,9 +524,9 @@ impl<S: Store> Registry<S> {
                 )
             }
         };
-        self.lock_notice(&mut tx, &req.cl_id, Some(req.id), who.now, text)
+        self.lock_notice(&mut tx, &mut ch, &req.cl_id, Some(req.id), text)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, ch).await?;
         Ok(outcome)
     }
 
@@ -509,7 +545,7 @@ impl<S: Store> Registry<S> {
             return Err(CoreError::StatusProhibits("lock request closed"));
         }
         let req = self
-            .end_request(&mut tx, &who, req, St::Rejected, reason, "lock:rejected")
+            .close_request(&mut tx, &who, req, St::Rejected, reason, "lock:rejected")
             .await?;
         tx.commit().await?;
         Ok(req)
@@ -525,7 +561,7 @@ impl<S: Store> Registry<S> {
         let mut tx = self.store.begin(true).await?;
         let (req, st) = self.load_request(&mut tx, id).await?;
         if st.is_open() && req.expires <= now {
-            self.end_request(
+            self.close_request(
                 &mut tx,
                 &who,
                 req,
@@ -540,26 +576,26 @@ impl<S: Store> Registry<S> {
     }
 
     /// Puts the lock statuses on a domain and its subordinate hosts, recording which were
-    /// added, and writes the domain.
+    /// added (into `ch`).
     pub(crate) async fn apply_lock(
         &self,
         tx: &mut S::Tx,
-        who: &Who,
+        ch: &mut Change,
         d: Domain,
         request_id: i64,
-        op: &str,
+        op: &'static str,
     ) -> Result<Domain, CoreError> {
         let mut after = d.clone();
         let added = Self::lock_domain_statuses(&mut after);
-        let hosts = self.lock_hosts(tx, who, &d.name, op).await?;
+        let hosts = self.lock_host_writes(tx, ch, &d, op).await?;
         after.registry_lock = Some(LockRec {
             request_id,
-            since: who.now,
+            since: ch.who.now,
             added,
             hosts,
             relock_at: None,
         });
-        self.save_domain(tx, who, op, &d, &after).await?;
+        self.write_domain(ch, op, Some(d), Some(after.clone()));
         Ok(after)
     }
 
@@ -574,15 +610,21 @@ impl<S: Store> Registry<S> {
         added
     }
 
-    pub(crate) async fn lock_hosts(
+    /// The lock statuses for the subordinate hosts of `d` (into `ch`), and the row locks on
+    /// its name servers that keep a concurrent change to one of them from slipping past the
+    /// delegation guard (see [`crate::guard`]).
+    pub(crate) async fn lock_host_writes(
         &self,
         tx: &mut S::Tx,
-        who: &Who,
-        domain: &str,
-        op: &str,
+        ch: &mut Change,
+        d: &Domain,
+        op: &'static str,
     ) -> Result<Vec<HostLockRec>, CoreError> {
+        for n in &d.ns {
+            tx.host_get(n, true).await?;
+        }
         let mut out = Vec::new();
-        for h in tx.hosts_under(domain).await? {
+        for h in tx.hosts_under(&d.name).await? {
             let mut after = h.clone();
             let mut added = Vec::new();
             for s in LOCK_HOST_STATUSES {
@@ -591,13 +633,13 @@ impl<S: Store> Registry<S> {
                     added.push(s.to_owned());
                 }
             }
-            if !added.is_empty() {
-                self.save_host(tx, who, op, &h, &after).await?;
-            }
             out.push(HostLockRec {
                 host: h.name.clone(),
-                added,
+                added: added.clone(),
             });
+            if !added.is_empty() {
+                ch.host(op, Some(h), Some(after));
+            }
         }
         Ok(out)
     }
@@ -607,7 +649,7 @@ impl<S: Store> Registry<S> {
     async fn release_lock(
         &self,
         tx: &mut S::Tx,
-        who: &Who,
+        ch: &mut Change,
         d: Domain,
         relock_at: Option<Timestamp>,
     ) -> Result<(), CoreError> {
@@ -624,7 +666,7 @@ impl<S: Store> Registry<S> {
                     .iter()
                     .for_each(|s| remove_status(&mut after.statuses, s));
                 if after != h {
-                    self.save_host(tx, who, "lock:released", &h, &after).await?;
+                    ch.host("lock:released", Some(h), Some(after));
                 }
             }
         }
@@ -639,7 +681,8 @@ impl<S: Store> Registry<S> {
             hosts: Vec::new(),
             relock_at: Some(t),
         });
-        self.save_domain(tx, who, "lock:released", &d, &after).await
+        self.write_domain(ch, "lock:released", Some(d), Some(after));
+        Ok(())
     }
 
     /// One lock request with its mail.
@@ -706,16 +749,18 @@ impl<S: Store> Registry<S> {
                             Some(d) => self.roid('D', d.id),
                             None => String::new(),
                         };
-                        if result.is_ok() && state_of(&req)? == St::CodeNotSent {
-                            req.state = St::PendingVerification.as_str().to_owned();
-                            req.code_sent = Some(at);
-                            tx.lock_request_update(&req).await?;
-                            self.lock_history(&mut tx, &who, roid, "lock:codeSent", &req)
-                                .await?;
-                        } else if result.is_err() && state_of(&req)? == St::CodeNotSent {
-                            self.lock_history(&mut tx, &who, roid, "lock:codeNotSent", &req)
-                                .await?;
+                        let mut ch = self.change(&who);
+                        if state_of(&req)? == St::CodeNotSent {
+                            if result.is_ok() {
+                                req.state = St::PendingVerification.as_str().to_owned();
+                                req.code_sent = Some(at);
+                                ch.lock_request = Some(LockRequestWrite::Update(req.clone()));
+                                Self::lock_note(&mut ch, roid, "lock:codeSent", &req);
+                            } else {
+                                Self::lock_note(&mut ch, roid, "lock:codeNotSent", &req);
+                            }
                         }
+                        self.apply(&mut tx, ch).await?;
                     }
                 }
                 tx.commit().await?;

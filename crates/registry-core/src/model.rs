@@ -392,27 +392,67 @@ pub struct HistoryEntry {
     pub after: Option<String>,
 }
 
-/// One entry of the delegation change journal: a snapshot of what the zone must now say
-/// about `name` (a domain's delegation, or a host's glue addresses).
+/// What the zone must now say about one name: a domain's delegation, or the glue addresses
+/// of an internal host. Each carries the whole current state, so applying one twice, or an
+/// older one after a newer one was lost, cannot leave the zone in a state the registry never had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ZoneChange {
+    Domain {
+        name: String,
+        delegation: Delegation,
+    },
+    /// An internal host's addresses; empty when the host is gone (or became external).
+    Host { name: String, addrs: Vec<IpAddr> },
+}
+
+impl ZoneChange {
+    pub fn name(&self) -> &str {
+        match self {
+            ZoneChange::Domain { name, .. } | ZoneChange::Host { name, .. } => name,
+        }
+    }
+
+    /// `domain` or `host`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ZoneChange::Domain { .. } => "domain",
+            ZoneChange::Host { .. } => "host",
+        }
+    }
+}
+
+/// One entry of the delegation change journal, as the zone generator reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalEntry {
     /// The entry's journal position: final once given, in commit order per object; set by
     /// the store.
-    pub id: i64,
+    pub position: i64,
     pub at: Timestamp,
-    /// `domain` or `host`.
-    pub kind: String,
-    pub name: String,
-    /// JSON: for domains `{"in_zone":bool,"ns":[…],"ds":[…]}`, for hosts `{"addrs":[…]}`.
-    pub data: String,
+    pub change: ZoneChange,
 }
 
-/// The zone-relevant view of a domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The zone-relevant view of a domain, as the journal carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delegation {
     pub in_zone: bool,
     pub ns: Vec<String>,
     pub ds: Vec<DsRec>,
+}
+
+impl Delegation {
+    /// A domain the zone does not carry (deleted, on hold, or never delegated).
+    pub fn absent() -> Self {
+        Delegation {
+            in_zone: false,
+            ns: Vec::new(),
+            ds: Vec::new(),
+        }
+    }
+}
+
+/// The repository object identifier of a stored object: `D42-EPP`, `H7-EPP`, `C3-EPP`.
+pub fn roid(prefix: char, id: i64, suffix: &str) -> String {
+    format!("{prefix}{id}-{suffix}")
 }
 
 impl Domain {
@@ -424,7 +464,12 @@ impl Domain {
         self.grace.iter().any(|g| g.kind == kind && g.until > now)
     }
 
-    /// Whether the zone carries this domain (hold and deletion take it out).
+    /// Whether a registry lock is in force (applied, and not released for a timed unlock).
+    pub fn registry_locked(&self) -> bool {
+        self.registry_lock.as_ref().is_some_and(LockRec::in_force)
+    }
+
+    /// What the journal says about this domain (hold and deletion take it out of the zone).
     pub fn delegation(&self) -> Delegation {
         use epp_proto::domain::DomainStatus as S;
         let in_zone =

@@ -1,11 +1,13 @@
 //! The entry point the frontend calls: [`Registry::execute`] takes one object or poll command
-//! with the acting registrar and runs it as one store transaction; [`Registry::run_due`] runs
-//! the time-driven steps (transfer auto-approval, expiry and auto-renew, redemption, purge).
+//! with the acting registrar and runs it as one store transaction; [`Registry::run_due`]
+//! (crate::lifecycle) runs the time-driven steps.
 //!
-//! Every mutation writes a history row (who, from where, clTRID/svTRID, before and after) and,
-//! when it changes what the zone says, a delegation journal entry, in the same transaction.
-//! Time-driven steps that are due are also applied whenever a command loads the object, so a
-//! command never sees a state the scheduler simply has not caught up with yet.
+//! Every command follows one pipeline: load (in a transaction, settling time-driven steps that
+//! are due, so no command sees a state the scheduler has not caught up with), decide (the
+//! command's module: `domain/update.rs`, `host/create.rs`, …), describe the whole effect as
+//! one [`Change`], and [`Registry::commit`] it: the delegation guard checks it and derives its
+//! journal entries, the store applies it in one call, the transaction commits. History rows,
+//! journal entries, poll messages and mail all travel in the change.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,8 +20,8 @@ use epp_proto::session::Poll;
 use epp_proto::{
     ClTrid, ClientId, Command, CommandFrame, ResponseData, ResultCode, SvTrid, Timestamp,
 };
-use serde::Serialize;
 
+use crate::change::{Applied, Change, HistoryNote, Who};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::CoreError;
@@ -67,17 +69,6 @@ impl Outcome {
     }
 }
 
-/// Who a mutation is recorded against: a registrar's command or the registry itself.
-#[derive(Debug, Clone)]
-pub(crate) struct Who {
-    pub cl_id: String,
-    pub source_ip: Option<String>,
-    pub cert: Option<String>,
-    pub cl_trid: Option<String>,
-    pub sv_trid: String,
-    pub now: Timestamp,
-}
-
 /// A registry object named for an operator action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObjectRef {
@@ -92,10 +83,10 @@ pub struct Registry<S: Store> {
     pub(crate) store: S,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cfg: Config,
-    sys_seq: AtomicU64,
+    seq: AtomicU64,
 }
 
-const MAX_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 impl<S: Store> Registry<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>, config: Config) -> Self {
@@ -103,7 +94,7 @@ impl<S: Store> Registry<S> {
             store,
             clock,
             cfg: config,
-            sys_seq: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
         }
     }
 
@@ -120,7 +111,8 @@ impl<S: Store> Registry<S> {
     }
 
     /// Runs one command (domain, host, contact or poll) for `actor`, in one transaction,
-    /// retried a few times when the store reports a lost race.
+    /// retried a few times when the store reports a lost race. A change refused by the
+    /// delegation guard is recorded in the locked domain's history.
     pub async fn execute(&self, actor: &Actor, cmd: &CommandFrame) -> Result<Outcome, CoreError> {
         let who = Who {
             cl_id: actor.cl_id.as_str().to_owned(),
@@ -130,16 +122,38 @@ impl<S: Store> Registry<S> {
             sv_trid: actor.sv_trid.as_str().to_owned(),
             now: self.clock.now(),
         };
+        let r = self
+            .retrying(cmd.command.name(), &who.sv_trid, || {
+                self.dispatch(&who, cmd)
+            })
+            .await;
+        if let Err(e @ CoreError::RegistryLocked { .. }) = &r {
+            self.audit_refusal(&who, cmd.command.name(), e).await;
+        }
+        r
+    }
+
+    /// Runs `f` again while it loses races (up to [`MAX_ATTEMPTS`]); logs what fails.
+    pub(crate) async fn retrying<T, F, Fut>(
+        &self,
+        what: &str,
+        sv_trid: &str,
+        mut f: F,
+    ) -> Result<T, CoreError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, CoreError>>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.dispatch(&who, cmd).await {
+            match f().await {
                 Err(CoreError::Store(StoreError::Conflict(why))) if attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(attempt, %why, command = cmd.command.name(), "store conflict, retrying");
+                    tracing::debug!(attempt, %why, what, "store conflict, retrying");
                 }
                 Err(e @ CoreError::Store(StoreError::Conflict(_) | StoreError::Backend(_)))
                 | Err(e @ CoreError::Corrupt(_)) => {
-                    tracing::error!(error = %e, command = cmd.command.name(), sv_trid = %who.sv_trid, "command failed");
+                    tracing::error!(error = %e, what, sv_trid, "command failed");
                     return Err(e);
                 }
                 other => return other,
@@ -185,7 +199,11 @@ impl<S: Store> Registry<S> {
                 D::Delete(n) => self.domain_delete(who, n).await,
                 D::Renew(r) => self.domain_renew(who, r).await,
                 D::Transfer(t) => self.domain_transfer(who, t).await,
-                D::Update(u) => self.domain_update(who, u, sec_update, rgp, lock).await,
+                D::Update(u) => match (lock, rgp) {
+                    (Some(l), _) => self.domain_lock_request(who, u, sec_update, rgp, l).await,
+                    (None, Some(r)) => self.domain_restore(who, u, sec_update, r).await,
+                    (None, None) => self.domain_update(who, u, sec_update).await,
+                },
             },
             Command::Host(h) => match h {
                 H::Check(names) => self.host_check(names).await,
@@ -208,10 +226,115 @@ impl<S: Store> Registry<S> {
         }
     }
 
-    // ---- shared helpers -------------------------------------------------------------------
+    // ---- the pipeline's shared steps ------------------------------------------------------
 
+    /// An empty change recorded against `who`.
+    pub(crate) fn change(&self, who: &Who) -> Change {
+        Change::new(who, &self.cfg.roid_suffix)
+    }
+
+    /// Passes `change` through the delegation guard and applies it, inside `tx`.
+    pub(crate) async fn apply(&self, tx: &mut S::Tx, change: Change) -> Result<Applied, CoreError> {
+        if change.is_empty() {
+            return Ok(Applied::default());
+        }
+        let checked = crate::guard::check(tx, change).await?;
+        Ok(tx.apply(&checked).await?)
+    }
+
+    /// [`Registry::apply`], then commit.
+    pub(crate) async fn commit(&self, mut tx: S::Tx, change: Change) -> Result<Applied, CoreError> {
+        let applied = self.apply(&mut tx, change).await?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    /// A domain write with its next due step.
+    pub(crate) fn write_domain(
+        &self,
+        ch: &mut Change,
+        op: &'static str,
+        before: Option<Domain>,
+        after: Option<Domain>,
+    ) {
+        let next_due = after.as_ref().and_then(|d| self.next_due_domain(d));
+        ch.objects
+            .push(crate::change::ObjectWrite::Domain(crate::change::Write {
+                op,
+                before,
+                after,
+                next_due,
+            }));
+    }
+
+    /// A contact write with its next due step.
+    pub(crate) fn write_contact(
+        &self,
+        ch: &mut Change,
+        op: &'static str,
+        before: Option<Contact>,
+        after: Option<Contact>,
+    ) {
+        let next_due = after.as_ref().and_then(|c| self.next_due_contact(c));
+        ch.objects
+            .push(crate::change::ObjectWrite::Contact(crate::change::Write {
+                op,
+                before,
+                after,
+                next_due,
+            }));
+    }
+
+    pub(crate) fn notify(ch: &mut Change, cl_id: &str, msg: String, payload: Option<PollPayload>) {
+        let q_date = ch.who.now;
+        ch.poll(PollMessage {
+            id: 0,
+            cl_id: cl_id.to_owned(),
+            q_date,
+            msg,
+            payload,
+        });
+    }
+
+    /// Records in the locked domain's history that the guard refused a change (in a
+    /// transaction of its own: the refused one was rolled back). Best effort: a failure here
+    /// is logged, the refusal stands.
+    pub(crate) async fn audit_refusal(&self, who: &Who, attempted: &str, err: &CoreError) {
+        let CoreError::RegistryLocked { reason, domain } = err else {
+            return;
+        };
+        let r = async {
+            let mut tx = self.store.begin(true).await?;
+            let roid = match tx.domain_get(domain, false).await? {
+                Some(d) => self.roid('D', d.id),
+                None => String::new(),
+            };
+            let mut ch = self.change(who);
+            ch.note(HistoryNote {
+                object_type: "domain",
+                object_key: domain.clone(),
+                roid,
+                op: "lock:changeRefused",
+                detail: Some(
+                    serde_json::json!({ "attempted": attempted, "reason": reason }).to_string(),
+                ),
+            });
+            self.commit(tx, ch).await?;
+            Ok::<(), CoreError>(())
+        }
+        .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, domain = %domain, "could not record a refused change");
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The registry acting on its own (scheduler, mail worker) at `at`.
     pub(crate) fn system_who(&self, at: Timestamp) -> Who {
-        let n = self.sys_seq.fetch_add(1, Ordering::Relaxed);
+        let n = self.next_seq();
         Who {
             cl_id: self.cfg.registry_cl_id.clone(),
             source_ip: None,
@@ -222,8 +345,32 @@ impl<S: Store> Registry<S> {
         }
     }
 
+    /// An operator's action (`operator:NAME` in history rows).
+    pub(crate) fn operator_who(&self, operator: &str) -> Who {
+        let now = self.clock.now();
+        let n = self.next_seq();
+        Who {
+            cl_id: format!("operator:{operator}"),
+            source_ip: None,
+            cert: None,
+            cl_trid: None,
+            sv_trid: format!("ADM-{}-{}-{n}", now.timestamp_micros(), std::process::id()),
+            now,
+        }
+    }
+
+    /// The clID an object shows for `who` (`upID`): a registrar's own, or the registry's for an
+    /// operator's action (the operator is named in the history, not over EPP).
+    pub(crate) fn epp_client_id(&self, who: &Who) -> String {
+        if who.cl_id.starts_with("operator:") {
+            self.cfg.registry_cl_id.clone()
+        } else {
+            who.cl_id.clone()
+        }
+    }
+
     pub(crate) fn roid(&self, prefix: char, id: i64) -> String {
-        format!("{prefix}{id}-{}", self.cfg.roid_suffix)
+        crate::model::roid(prefix, id, &self.cfg.roid_suffix)
     }
 
     pub(crate) fn add_months(t: Timestamp, months: u32) -> Result<Timestamp, CoreError> {
@@ -235,174 +382,8 @@ impl<S: Store> Registry<S> {
         Self::add_months(now, self.cfg.max_registration_years.saturating_mul(12))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn record<T: Serialize>(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        object_type: &str,
-        key: &str,
-        roid: String,
-        op: &str,
-        before: Option<&T>,
-        after: Option<&T>,
-    ) -> Result<(), CoreError> {
-        let h = HistoryEntry {
-            id: 0,
-            object_type: object_type.to_owned(),
-            object_key: key.to_owned(),
-            roid,
-            op: op.to_owned(),
-            cl_id: who.cl_id.clone(),
-            source_ip: who.source_ip.clone(),
-            cert_fingerprint: who.cert.clone(),
-            cl_trid: who.cl_trid.clone(),
-            sv_trid: who.sv_trid.clone(),
-            at: who.now,
-            before: before.map(redacted_json),
-            after: after.map(redacted_json),
-        };
-        tx.history_append(&h).await?;
-        Ok(())
-    }
-
-    pub(crate) async fn journal_domain(
-        &self,
-        tx: &mut S::Tx,
-        at: Timestamp,
-        name: &str,
-        d: &Delegation,
-    ) -> Result<(), CoreError> {
-        let data = serde_json::to_string(d).map_err(|e| CoreError::Corrupt(e.to_string()))?;
-        tx.journal_append(&JournalEntry {
-            id: 0,
-            at,
-            kind: "domain".into(),
-            name: name.to_owned(),
-            data,
-        })
-        .await?;
-        Ok(())
-    }
-
-    pub(crate) async fn journal_host(
-        &self,
-        tx: &mut S::Tx,
-        at: Timestamp,
-        name: &str,
-        addrs: &[IpAddr],
-    ) -> Result<(), CoreError> {
-        let data = serde_json::json!({ "addrs": addrs }).to_string();
-        tx.journal_append(&JournalEntry {
-            id: 0,
-            at,
-            kind: "host".into(),
-            name: name.to_owned(),
-            data,
-        })
-        .await?;
-        Ok(())
-    }
-
-    pub(crate) fn absent_delegation() -> Delegation {
-        Delegation {
-            in_zone: false,
-            ns: Vec::new(),
-            ds: Vec::new(),
-        }
-    }
-
-    /// Writes a changed domain: the row, a history entry, and a journal entry if the zone
-    /// must change.
-    pub(crate) async fn save_domain(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        op: &str,
-        before: &Domain,
-        after: &Domain,
-    ) -> Result<(), CoreError> {
-        tx.domain_update(after, self.next_due_domain(after)).await?;
-        self.record(
-            tx,
-            who,
-            "domain",
-            &after.name,
-            self.roid('D', after.id),
-            op,
-            Some(before),
-            Some(after),
-        )
-        .await?;
-        let (b, a) = (before.delegation(), after.delegation());
-        if b != a {
-            self.journal_domain(tx, who.now, &after.name, &a).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn save_host(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        op: &str,
-        before: &Host,
-        after: &Host,
-    ) -> Result<(), CoreError> {
-        tx.host_update(after).await?;
-        self.record(
-            tx,
-            who,
-            "host",
-            &after.name,
-            self.roid('H', after.id),
-            op,
-            Some(before),
-            Some(after),
-        )
-        .await
-    }
-
-    pub(crate) async fn save_contact(
-        &self,
-        tx: &mut S::Tx,
-        who: &Who,
-        op: &str,
-        before: &Contact,
-        after: &Contact,
-    ) -> Result<(), CoreError> {
-        tx.contact_update(after, self.next_due_contact(after))
-            .await?;
-        self.record(
-            tx,
-            who,
-            "contact",
-            &after.handle,
-            self.roid('C', after.id),
-            op,
-            Some(before),
-            Some(after),
-        )
-        .await
-    }
-
-    pub(crate) async fn notify(
-        &self,
-        tx: &mut S::Tx,
-        cl_id: &str,
-        at: Timestamp,
-        msg: String,
-        payload: Option<PollPayload>,
-    ) -> Result<(), CoreError> {
-        tx.poll_push(&PollMessage {
-            id: 0,
-            cl_id: cl_id.to_owned(),
-            q_date: at,
-            msg,
-            payload,
-        })
-        .await?;
-        Ok(())
+    pub(crate) fn days(d: u32) -> TimeDelta {
+        Config::days(d)
     }
 
     // ---- poll -----------------------------------------------------------------------------
@@ -469,155 +450,14 @@ impl<S: Store> Registry<S> {
         })
     }
 
-    // ---- operator actions ------------------------------------------------------------------
-
-    /// Adds and removes `server*` statuses (the registry's own) on an object, recorded against
-    /// the registry, with a poll message to the sponsor. Tokens that are not `server*`
-    /// statuses of the object type are refused (2306).
-    pub async fn set_server_statuses(
-        &self,
-        object: &ObjectRef,
-        add: &[&str],
-        rem: &[&str],
-    ) -> Result<(), CoreError> {
-        let now = self.clock.now();
-        let who = self.system_who(now);
-        let server_only = |s: &&str| s.starts_with("server");
-        if !add.iter().all(server_only) || !rem.iter().all(server_only) {
-            return Err(CoreError::Policy("only server statuses"));
-        }
-        let mut tx = self.store.begin(true).await?;
-        let (sponsor, label) = match object {
-            ObjectRef::Domain(name) => {
-                if add
-                    .iter()
-                    .chain(rem)
-                    .any(|s| epp_proto::domain::DomainStatus::from_token(s).is_none())
-                {
-                    return Err(CoreError::Policy("not a domain status"));
-                }
-                let d = self.load_domain_w(&mut tx, &who, name).await?;
-                let mut after = d.clone();
-                add.iter().for_each(|s| add_status(&mut after.statuses, s));
-                rem.iter()
-                    .for_each(|s| remove_status(&mut after.statuses, s));
-                self.save_domain(&mut tx, &who, "registry:status", &d, &after)
-                    .await?;
-                (d.cl_id, format!("domain {name}"))
-            }
-            ObjectRef::Host(name) => {
-                if add
-                    .iter()
-                    .chain(rem)
-                    .any(|s| epp_proto::host::HostStatus::from_token(s).is_none())
-                {
-                    return Err(CoreError::Policy("not a host status"));
-                }
-                let h = tx
-                    .host_get(name, true)
-                    .await?
-                    .ok_or(CoreError::NotFound("host"))?;
-                let mut after = h.clone();
-                add.iter().for_each(|s| add_status(&mut after.statuses, s));
-                rem.iter()
-                    .for_each(|s| remove_status(&mut after.statuses, s));
-                self.save_host(&mut tx, &who, "registry:status", &h, &after)
-                    .await?;
-                (h.cl_id, format!("host {name}"))
-            }
-            ObjectRef::Contact(id) => {
-                if add
-                    .iter()
-                    .chain(rem)
-                    .any(|s| epp_proto::contact::ContactStatus::from_token(s).is_none())
-                {
-                    return Err(CoreError::Policy("not a contact status"));
-                }
-                let c = self.load_contact_w(&mut tx, &who, id).await?;
-                let mut after = c.clone();
-                add.iter().for_each(|s| add_status(&mut after.statuses, s));
-                rem.iter()
-                    .for_each(|s| remove_status(&mut after.statuses, s));
-                self.save_contact(&mut tx, &who, "registry:status", &c, &after)
-                    .await?;
-                (c.cl_id, format!("contact {id}"))
-            }
-        };
-        let msg = format!(
-            "Registry changed the status of {label}: added [{}], removed [{}]",
-            add.join(" "),
-            rem.join(" ")
-        );
-        self.notify(&mut tx, &sponsor, now, msg, None).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Registry-initiated delete (an operator's action, e.g. on a court order): the domain
-    /// leaves the zone and enters redemption (`purge_now`: is removed at once, with its
-    /// subordinate hosts), whatever client statuses it has; a pending transfer is cancelled.
-    /// Refused (2304) while serverDeleteProhibited is set (a registry lock sets it: release
-    /// the lock or remove the status first) or when the domain is already pendingDelete.
-    /// The sponsor gets a poll message with `reason`.
-    pub async fn registry_delete_domain(
-        &self,
-        operator: &str,
-        name: &str,
-        reason: &str,
-        purge_now: bool,
-    ) -> Result<(), CoreError> {
-        use epp_proto::domain::DomainStatus as DS;
-        let who = self.operator_who(operator);
-        let mut tx = self.store.begin(true).await?;
-        let d = self.load_domain_w(&mut tx, &who, name).await?;
-        if d.has(DS::ServerDeleteProhibited) {
-            return Err(CoreError::StatusProhibits("serverDeleteProhibited"));
-        }
-        if d.has(DS::PendingDelete) {
-            return Err(CoreError::StatusProhibits("pendingDelete"));
-        }
-        let mut after = d.clone();
-        if let Some(tr) = d.transfer.as_ref().filter(|t| t.is_pending()) {
-            let gaining = tr.re_id.clone();
-            Self::end_transfer(
-                &mut after.transfer,
-                &mut after.statuses,
-                "serverCancelled",
-                who.now,
-            );
-            let msg = format!(
-                "Transfer of {} cancelled: the registry deleted the domain.",
-                d.name
-            );
-            let payload = after
-                .transfer
-                .clone()
-                .map(|transfer| PollPayload::DomainTransfer {
-                    name: d.name.clone(),
-                    transfer,
-                });
-            self.notify(&mut tx, &gaining, who.now, msg, payload)
-                .await?;
-        }
-        let msg = format!("Domain {} was deleted by the registry: {reason}", d.name);
-        if purge_now {
-            self.purge_domain(&mut tx, &who, &after, "registry:purge")
-                .await?;
-        } else {
-            add_status(&mut after.statuses, DS::PendingDelete.as_str());
-            after.grace.clear();
-            after.rgp = Some(RgpRec {
-                state: RgpState::RedemptionPeriod,
-                until: who.now + Self::days(self.cfg.redemption_days),
-            });
-            after.up_id = Some(who.cl_id.clone());
-            after.up_date = Some(who.now);
-            self.save_domain(&mut tx, &who, "registry:delete", &d, &after)
-                .await?;
-        }
-        self.notify(&mut tx, &d.cl_id, who.now, msg, None).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Queues a poll message from the registry to a registrar (certificate expiry warnings and
+    /// other notices that concern no registry object).
+    pub async fn notify_registrar(&self, cl_id: &str, msg: String) -> Result<(), CoreError> {
+        let who = self.system_who(self.clock.now());
+        let tx = self.store.begin(true).await?;
+        let mut ch = self.change(&who);
+        Self::notify(&mut ch, cl_id, msg, None);
+        self.commit(tx, ch).await.map(drop)
     }
 
     /// The history of one object (`domain`, `host` or `contact`), oldest first.
@@ -628,98 +468,5 @@ impl<S: Store> Registry<S> {
             ObjectRef::Contact(n) => ("contact", n),
         };
         Ok(self.store.history(t, k).await?)
-    }
-
-    // ---- scheduler ----------------------------------------------------------------------
-
-    /// Runs every time-driven step due at `now`; returns how many objects it touched.
-    /// Each object is its own transaction; a failure is logged and the object retried next time.
-    pub async fn run_due(&self, now: Timestamp) -> Result<usize, CoreError> {
-        const BATCH: u32 = 500;
-        let mut done = 0;
-        for name in self.store.due_domains(now, BATCH).await? {
-            match self.run_due_domain(&name, now).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::error!(domain = %name, error = %e, "scheduled step failed"),
-            }
-        }
-        for id in self.store.due_contacts(now, BATCH).await? {
-            match self.run_due_contact(&id, now).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::error!(contact = %id, error = %e, "scheduled step failed"),
-            }
-        }
-        for id in self.store.due_lock_requests(now, BATCH).await? {
-            match self.expire_lock_request(id, now).await {
-                Ok(()) => done += 1,
-                Err(e) => tracing::error!(lock_request = id, error = %e, "scheduled step failed"),
-            }
-        }
-        Ok(done)
-    }
-
-    async fn run_due_domain(&self, name: &str, now: Timestamp) -> Result<(), CoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let r = async {
-                let mut tx = self.store.begin(true).await?;
-                if let Some(d) = tx.domain_get(name, true).await? {
-                    self.settle_domain(&mut tx, d, now).await?;
-                }
-                tx.commit().await?;
-                Ok::<(), CoreError>(())
-            }
-            .await;
-            match r {
-                Err(CoreError::Store(StoreError::Conflict(_))) if attempt < MAX_ATTEMPTS => {}
-                other => return other,
-            }
-        }
-    }
-
-    async fn run_due_contact(&self, id: &str, now: Timestamp) -> Result<(), CoreError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let r = async {
-                let mut tx = self.store.begin(true).await?;
-                if let Some(c) = tx.contact_get(id, true).await? {
-                    self.settle_contact(&mut tx, c, now).await?;
-                }
-                tx.commit().await?;
-                Ok::<(), CoreError>(())
-            }
-            .await;
-            match r {
-                Err(CoreError::Store(StoreError::Conflict(_))) if attempt < MAX_ATTEMPTS => {}
-                other => return other,
-            }
-        }
-    }
-
-    /// Calls [`Registry::run_due`] every `every` on the registry's clock until the task is
-    /// aborted.
-    pub fn spawn_scheduler(
-        self: Arc<Self>,
-        every: std::time::Duration,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let now = self.clock.now();
-                match self.run_due(now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(objects = n, "scheduled steps run"),
-                    Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
-                }
-            }
-        })
-    }
-
-    pub(crate) fn days(d: u32) -> TimeDelta {
-        Config::days(d)
     }
 }

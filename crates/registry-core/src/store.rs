@@ -1,6 +1,7 @@
 //! What the core needs from persistence, as traits; `registry-store` implements them over
-//! sqlx. The core never sees SQL: it loads objects, changes them in memory and writes them
-//! back, all inside one [`StoreTx`] per EPP command.
+//! sqlx, [`crate::memory`] in memory. The core never sees SQL: it loads objects inside one
+//! [`StoreTx`] per EPP command, decides, and hands the store one checked
+//! [`Change`](crate::change::Change) to apply.
 //!
 //! Contract for implementations:
 //! * a write transaction ([`Store::begin`] with `write = true`) excludes every other writer of
@@ -14,6 +15,7 @@ use std::future::Future;
 
 use epp_proto::Timestamp;
 
+use crate::change::{Applied, Checked};
 use crate::model::{
     Contact, Domain, HistoryEntry, Host, JournalEntry, LockContact, LockRequest, OutboxMail,
     PollMessage,
@@ -116,8 +118,19 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// One transaction. Dropping it without [`StoreTx::commit`] rolls it back.
+///
+/// Reads are methods of their own; registry data is written only by [`StoreTx::apply`], which
+/// takes a [`Checked`] change: one that passed the delegation guard ([`crate::guard`]). The
+/// queues (poll acknowledgements, the mail worker's bookkeeping) have their own writes: they
+/// are not registry data and no delegation depends on them.
 pub trait StoreTx: Send {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Writes a checked change: every object write (rows, links, `next_due`), a history row
+    /// per object write (the object's JSON before and after, secrets redacted) and per note,
+    /// the journal entries, poll messages, mail and the lock request. Inserted objects get
+    /// their ids here, in write order.
+    fn apply(&mut self, change: &Checked) -> impl Future<Output = StoreResult<Applied>> + Send;
 
     // Domains. `lock` takes a row lock until the end of the transaction.
     fn domain_get(
@@ -125,22 +138,18 @@ pub trait StoreTx: Send {
         name: &str,
         lock: bool,
     ) -> impl Future<Output = StoreResult<Option<Domain>>> + Send;
-    /// Inserts and returns the new row id. The NS and contact names must exist.
-    fn domain_insert(
-        &mut self,
-        d: &Domain,
-        next_due: Option<Timestamp>,
-    ) -> impl Future<Output = StoreResult<i64>> + Send;
-    fn domain_update(
-        &mut self,
-        d: &Domain,
-        next_due: Option<Timestamp>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn domain_purge(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
     /// Names of domains that list host `host_id` as a name server.
     fn domains_using_host(
         &mut self,
         host_id: i64,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Names of domains that list any of `host_ids` as a name server; with `locked_only`,
+    /// only those with a registry lock in force (an indexed query: the delegation guard asks it
+    /// for every host whose glue a change moves).
+    fn domains_using_hosts(
+        &mut self,
+        host_ids: &[i64],
+        locked_only: bool,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 
     // Hosts.
@@ -149,9 +158,11 @@ pub trait StoreTx: Send {
         name: &str,
         lock: bool,
     ) -> impl Future<Output = StoreResult<Option<Host>>> + Send;
-    fn host_insert(&mut self, h: &Host) -> impl Future<Output = StoreResult<i64>> + Send;
-    fn host_update(&mut self, h: &Host) -> impl Future<Output = StoreResult<()>> + Send;
-    fn host_delete(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The hosts of these names that exist (no row lock).
+    fn hosts_named(
+        &mut self,
+        names: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<Host>>> + Send;
     /// Hosts subordinate to a domain, by name order.
     fn hosts_under(&mut self, domain: &str) -> impl Future<Output = StoreResult<Vec<Host>>> + Send;
 
@@ -161,22 +172,10 @@ pub trait StoreTx: Send {
         handle: &str,
         lock: bool,
     ) -> impl Future<Output = StoreResult<Option<Contact>>> + Send;
-    fn contact_insert(
-        &mut self,
-        c: &Contact,
-        next_due: Option<Timestamp>,
-    ) -> impl Future<Output = StoreResult<i64>> + Send;
-    fn contact_update(
-        &mut self,
-        c: &Contact,
-        next_due: Option<Timestamp>,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn contact_delete(&mut self, id: i64) -> impl Future<Output = StoreResult<()>> + Send;
     /// Whether any domain refers to the contact (registrant or any role).
     fn contact_linked(&mut self, id: i64) -> impl Future<Output = StoreResult<bool>> + Send;
 
     // Poll queue.
-    fn poll_push(&mut self, m: &PollMessage) -> impl Future<Output = StoreResult<i64>> + Send;
     /// The oldest message of `cl_id` and the queue's length.
     fn poll_head(
         &mut self,
@@ -189,36 +188,23 @@ pub trait StoreTx: Send {
         id: i64,
     ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
 
-    // Audit and zone.
-    fn history_append(&mut self, h: &HistoryEntry) -> impl Future<Output = StoreResult<()>> + Send;
-    fn journal_append(&mut self, j: &JournalEntry) -> impl Future<Output = StoreResult<()>> + Send;
-
     // Registry lock.
     fn lock_contact(
         &mut self,
         cl_id: &str,
     ) -> impl Future<Output = StoreResult<Option<LockContact>>> + Send;
-    fn lock_request_insert(
-        &mut self,
-        r: &LockRequest,
-    ) -> impl Future<Output = StoreResult<i64>> + Send;
     fn lock_request_get(
         &mut self,
         id: i64,
         lock: bool,
     ) -> impl Future<Output = StoreResult<Option<LockRequest>>> + Send;
-    fn lock_request_update(
-        &mut self,
-        r: &LockRequest,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The open request of a domain, if any.
     fn lock_request_open(
         &mut self,
         domain: &str,
     ) -> impl Future<Output = StoreResult<Option<LockRequest>>> + Send;
 
-    // Mail outbox.
-    fn outbox_push(&mut self, m: &OutboxMail) -> impl Future<Output = StoreResult<i64>> + Send;
+    // Mail outbox (the mail worker's bookkeeping).
     /// Takes mail `id` for sending if it is still unsent and due at `expected_next`, moving
     /// its next attempt to `lease_until` (so a second worker leaves it alone).
     fn outbox_claim(
@@ -230,9 +216,4 @@ pub trait StoreTx: Send {
     /// Records the outcome of one attempt: sent (the body is emptied), or failed with the
     /// next attempt time.
     fn outbox_result(&mut self, m: &OutboxMail) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Drops the unsent code mail of a lock request that ended.
-    fn outbox_cancel_codes(
-        &mut self,
-        request_id: i64,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
 }

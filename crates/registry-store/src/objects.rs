@@ -14,9 +14,10 @@
 //! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries.
 
 use epp_proto::Timestamp;
+use registry_core::change::{Applied, Checked, LockRequestWrite, ObjectWrite};
 use registry_core::model::{
-    Contact, Domain, HistoryEntry, Host, JournalEntry, LockContact, LockRequest, OutboxMail,
-    PollMessage,
+    redacted_json, roid, Contact, Delegation, Domain, HistoryEntry, Host, JournalEntry,
+    LockContact, LockRequest, OutboxMail, PollMessage, ZoneChange,
 };
 use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
 use sqlx::Row;
@@ -59,6 +60,39 @@ fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(corrupt)
 }
 
+/// A journal entry's `kind` and `data` columns: the JSON the journal has always held
+/// (`{"in_zone":…,"ns":[…],"ds":[…]}` for domains, `{"addrs":[…]}` for hosts).
+fn journal_row(z: &ZoneChange) -> StoreResult<(&'static str, String)> {
+    Ok(match z {
+        ZoneChange::Domain { delegation, .. } => ("domain", to_json(delegation)?),
+        ZoneChange::Host { addrs, .. } => {
+            ("host", serde_json::json!({ "addrs": addrs }).to_string())
+        }
+    })
+}
+
+fn journal_change(kind: &str, name: String, data: &str) -> StoreResult<ZoneChange> {
+    #[derive(serde::Deserialize)]
+    struct HostData {
+        addrs: Vec<std::net::IpAddr>,
+    }
+    match kind {
+        "domain" => Ok(ZoneChange::Domain {
+            name,
+            delegation: serde_json::from_str::<Delegation>(data).map_err(corrupt)?,
+        }),
+        "host" => Ok(ZoneChange::Host {
+            name,
+            addrs: serde_json::from_str::<HostData>(data)
+                .map_err(corrupt)?
+                .addrs,
+        }),
+        other => Err(StoreError::Backend(format!(
+            "journal entry of unknown kind {other:?}"
+        ))),
+    }
+}
+
 fn micros(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.timestamp_micros())
 }
@@ -87,6 +121,16 @@ mod sql {
             "SELECT h.name FROM json_each($1) AS j CROSS JOIN host AS h ON h.name = j.value";
         pub const CONTACTS_TAKEN: &str =
             "SELECT c.handle FROM json_each($1) AS j CROSS JOIN contact AS c ON c.handle = j.value";
+        pub const UNLINK_NS: &str = "DELETE FROM domain_ns WHERE domain_id = $1 AND host_id IN \
+            (SELECT h.id FROM json_each($2) AS j CROSS JOIN host AS h ON h.name = j.value)";
+        pub const HOSTS_NAMED: &str =
+            "SELECT h.id, h.data FROM json_each($1) AS j CROSS JOIN host AS h ON h.name = j.value";
+        pub const USERS_OF_HOSTS: &str = "SELECT DISTINCT d.name FROM json_each($1) AS j \
+            CROSS JOIN domain_ns AS n ON n.host_id = j.value CROSS JOIN domain AS d ON d.id = n.domain_id";
+        /// From the few locked domains (partial index) to their links (primary key).
+        pub const LOCKED_USERS_OF_HOSTS: &str = "SELECT DISTINCT d.name FROM domain AS d \
+            JOIN domain_ns AS n ON n.domain_id = d.id \
+            WHERE d.registry_locked AND n.host_id IN (SELECT j.value FROM json_each($1) AS j)";
     }
     /// PostgreSQL estimates 100 rows for any `jsonb_array_elements` call, so with a plain
     /// join a plan made while the table was small is a hash join over a sequential scan, and
@@ -111,6 +155,19 @@ mod sql {
         pub const CONTACTS_TAKEN: &str =
             "SELECT c.handle FROM jsonb_array_elements_text($1::jsonb) AS j(handle) \
             CROSS JOIN LATERAL (SELECT handle FROM contact WHERE handle = j.handle OFFSET 0) AS c";
+        pub const UNLINK_NS: &str = "DELETE FROM domain_ns WHERE domain_id = $1 AND host_id IN \
+            (SELECT h.id FROM jsonb_array_elements_text($2::jsonb) AS j(name) \
+             CROSS JOIN LATERAL (SELECT id FROM host WHERE name = j.name OFFSET 0) AS h)";
+        pub const HOSTS_NAMED: &str =
+            "SELECT h.id, h.data FROM jsonb_array_elements_text($1::jsonb) AS j(name) \
+            CROSS JOIN LATERAL (SELECT id, data FROM host WHERE name = j.name OFFSET 0) AS h";
+        pub const USERS_OF_HOSTS: &str = "SELECT DISTINCT d.name FROM jsonb_array_elements_text($1::jsonb) AS j(id) \
+            CROSS JOIN LATERAL (SELECT domain_id FROM domain_ns WHERE host_id = j.id::bigint OFFSET 0) AS n \
+            JOIN domain AS d ON d.id = n.domain_id";
+        /// From the few locked domains (partial index) to their links (primary key).
+        pub const LOCKED_USERS_OF_HOSTS: &str = "SELECT DISTINCT d.name FROM domain AS d \
+            JOIN domain_ns AS n ON n.domain_id = d.id \
+            WHERE d.registry_locked AND n.host_id IN (SELECT j::bigint FROM jsonb_array_elements_text($1::jsonb) AS j)";
     }
 }
 
@@ -121,35 +178,56 @@ macro_rules! backend {
     ($m:ident, $db:ty, $for_update:literal, $pg:literal) => {
         pub(crate) mod $m {
             use super::*;
+            use crate::lock::$m::{lock_request_insert, lock_request_update, outbox_cancel_codes, outbox_push};
             type Conn = <$db as sqlx::Database>::Connection;
 
-            /// Links a domain to its name servers and contacts with one `INSERT … SELECT` each,
-            /// the names passed as one JSON array: a name without a row leaves the row count
-            /// short (→ [`StoreError::ForeignKey`]), a name given twice hits the primary key (→
-            /// [`StoreError::Duplicate`]). `fresh`: the domain row was just inserted, so there
-            /// are no old links to delete.
-            async fn link_domain(c: &mut Conn, d: &Domain, id: i64, fresh: bool) -> StoreResult<()> {
-                if !fresh {
-                    sqlx::query("DELETE FROM domain_ns WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
-                    sqlx::query("DELETE FROM domain_contact WHERE domain_id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
+            /// Brings a domain's name server and contact links from `before` to `after` (all
+            /// of them for a new domain): only the links that changed are deleted or inserted,
+            /// each set with one `INSERT … SELECT`, the names passed as one JSON array. A name
+            /// without a row leaves the row count short (→ [`StoreError::ForeignKey`]), a name
+            /// given twice hits the primary key (→ [`StoreError::Duplicate`]).
+            async fn link_domain(c: &mut Conn, before: Option<&Domain>, d: &Domain, id: i64) -> StoreResult<()> {
+                let old_ns: Vec<&String> = before.map(|b| b.ns.iter().collect()).unwrap_or_default();
+                let gone: Vec<&String> = old_ns.iter().copied().filter(|n| !d.ns.contains(n)).collect();
+                let new: Vec<&String> = d.ns.iter().filter(|n| !old_ns.contains(n)).collect();
+                if !gone.is_empty() {
+                    let sql = if $pg { sql::pg::UNLINK_NS } else { sql::sq::UNLINK_NS };
+                    sqlx::query(sql).bind(id).bind(to_json(&gone)?).execute(&mut *c).await.map_err(map_err)?;
                 }
-                if !d.ns.is_empty() {
+                if !new.is_empty() {
                     let sql = if $pg { sql::pg::LINK_NS } else { sql::sq::LINK_NS };
-                    let r = sqlx::query(sql).bind(id).bind(to_json(&d.ns)?).execute(&mut *c).await.map_err(map_err)?;
-                    if r.rows_affected() != d.ns.len() as u64 {
+                    let r = sqlx::query(sql).bind(id).bind(to_json(&new)?).execute(&mut *c).await.map_err(map_err)?;
+                    if r.rows_affected() != new.len() as u64 {
                         return Err(StoreError::ForeignKey);
                     }
                 }
-                let roles: Vec<(&str, &str)> = d
-                    .registrant
+                let roles = |d: &Domain| -> Vec<(String, String)> {
+                    d.registrant
+                        .iter()
+                        .map(|r| ("registrant".to_owned(), r.clone()))
+                        .chain(d.contacts.iter().map(|l| (l.kind.clone(), l.id.clone())))
+                        .collect()
+                };
+                let old_roles = before.map(roles).unwrap_or_default();
+                let new_roles = roles(d);
+                for (role, handle) in old_roles.iter().filter(|r| !new_roles.contains(r)) {
+                    sqlx::query("DELETE FROM domain_contact WHERE domain_id = $1 AND role = $2 AND contact_id = (SELECT id FROM contact WHERE handle = $3)")
+                        .bind(id)
+                        .bind(role)
+                        .bind(handle)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(map_err)?;
+                }
+                let added: Vec<(&str, &str)> = new_roles
                     .iter()
-                    .map(|r| ("registrant", r.as_str()))
-                    .chain(d.contacts.iter().map(|l| (l.kind.as_str(), l.id.as_str())))
+                    .filter(|r| !old_roles.contains(r))
+                    .map(|(r, h)| (r.as_str(), h.as_str()))
                     .collect();
-                if !roles.is_empty() {
+                if !added.is_empty() {
                     let sql = if $pg { sql::pg::LINK_CONTACTS } else { sql::sq::LINK_CONTACTS };
-                    let r = sqlx::query(sql).bind(id).bind(to_json(&roles)?).execute(&mut *c).await.map_err(map_err)?;
-                    if r.rows_affected() != roles.len() as u64 {
+                    let r = sqlx::query(sql).bind(id).bind(to_json(&added)?).execute(&mut *c).await.map_err(map_err)?;
+                    if r.rows_affected() != added.len() as u64 {
                         return Err(StoreError::ForeignKey);
                     }
                 }
@@ -193,32 +271,32 @@ macro_rules! backend {
                 Ok(Some(d))
             }
 
-            pub async fn domain_insert(c: &mut Conn, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<i64> {
-                let id: i64 = sqlx::query_scalar("INSERT INTO domain (name, cl_id, next_due, data) VALUES ($1, $2, $3, $4) RETURNING id")
+            async fn domain_insert(c: &mut Conn, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<i64> {
+                let id: i64 = sqlx::query_scalar("INSERT INTO domain (name, cl_id, next_due, registry_locked, data) VALUES ($1, $2, $3, $4, $5) RETURNING id")
                     .bind(&d.name)
                     .bind(&d.cl_id)
                     .bind(micros(next_due))
+                    .bind(d.registry_locked())
                     .bind(to_json(d)?)
                     .fetch_one(&mut *c)
                     .await
                     .map_err(map_err)?;
-                link_domain(c, d, id, true).await?;
+                link_domain(c, None, d, id).await?;
                 Ok(id)
             }
-
-            pub async fn domain_update(c: &mut Conn, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<()> {
-                sqlx::query("UPDATE domain SET cl_id = $2, next_due = $3, data = $4 WHERE id = $1")
+            async fn domain_update(c: &mut Conn, before: &Domain, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<()> {
+                sqlx::query("UPDATE domain SET cl_id = $2, next_due = $3, registry_locked = $4, data = $5 WHERE id = $1")
                     .bind(d.id)
                     .bind(&d.cl_id)
                     .bind(micros(next_due))
+                    .bind(d.registry_locked())
                     .bind(to_json(d)?)
                     .execute(&mut *c)
                     .await
                     .map_err(map_err)?;
-                link_domain(c, d, d.id, false).await
+                link_domain(c, Some(before), d, d.id).await
             }
-
-            pub async fn domain_purge(c: &mut Conn, id: i64) -> StoreResult<()> {
+            async fn domain_purge(c: &mut Conn, id: i64) -> StoreResult<()> {
                 sqlx::query("DELETE FROM domain WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
                 Ok(())
             }
@@ -231,6 +309,21 @@ macro_rules! backend {
                     .map_err(map_err)
             }
 
+            pub async fn domains_using_hosts(c: &mut Conn, host_ids: &[i64], locked_only: bool) -> StoreResult<Vec<String>> {
+                let sql = match (locked_only, $pg) {
+                    (false, false) => sql::sq::USERS_OF_HOSTS,
+                    (true, false) => sql::sq::LOCKED_USERS_OF_HOSTS,
+                    (false, true) => sql::pg::USERS_OF_HOSTS,
+                    (true, true) => sql::pg::LOCKED_USERS_OF_HOSTS,
+                };
+                sqlx::query_scalar(sql).bind(to_json(&host_ids)?).fetch_all(&mut *c).await.map_err(map_err)
+            }
+
+            pub async fn hosts_named(c: &mut Conn, names: &[String]) -> StoreResult<Vec<Host>> {
+                let sql = if $pg { sql::pg::HOSTS_NAMED } else { sql::sq::HOSTS_NAMED };
+                let rows = sqlx::query(sql).bind(to_json(&names)?).fetch_all(&mut *c).await.map_err(map_err)?;
+                rows.iter().map(host_row).collect()
+            }
             fn host_row(row: &<$db as sqlx::Database>::Row) -> StoreResult<Host> {
                 let id: i64 = row.try_get("id").map_err(map_err)?;
                 let data: String = row.try_get("data").map_err(map_err)?;
@@ -249,7 +342,7 @@ macro_rules! backend {
                 row.as_ref().map(host_row).transpose()
             }
 
-            pub async fn host_insert(c: &mut Conn, h: &Host) -> StoreResult<i64> {
+            async fn host_insert(c: &mut Conn, h: &Host) -> StoreResult<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO host (name, cl_id, domain_id, data) VALUES ($1, $2, (SELECT id FROM domain WHERE name = $3), $4) RETURNING id",
                 )
@@ -262,7 +355,7 @@ macro_rules! backend {
                 .map_err(map_err)
             }
 
-            pub async fn host_update(c: &mut Conn, h: &Host) -> StoreResult<()> {
+            async fn host_update(c: &mut Conn, h: &Host) -> StoreResult<()> {
                 sqlx::query(
                     "UPDATE host SET name = $2, cl_id = $3, domain_id = (SELECT id FROM domain WHERE name = $4), data = $5 WHERE id = $1",
                 )
@@ -277,7 +370,7 @@ macro_rules! backend {
                 Ok(())
             }
 
-            pub async fn host_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
+            async fn host_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
                 sqlx::query("DELETE FROM host WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
                 Ok(())
             }
@@ -307,7 +400,7 @@ macro_rules! backend {
                 Ok(Some(ct))
             }
 
-            pub async fn contact_insert(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<i64> {
+            async fn contact_insert(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<i64> {
                 sqlx::query_scalar("INSERT INTO contact (handle, cl_id, next_due, data) VALUES ($1, $2, $3, $4) RETURNING id")
                     .bind(&ct.handle)
                     .bind(&ct.cl_id)
@@ -318,7 +411,7 @@ macro_rules! backend {
                     .map_err(map_err)
             }
 
-            pub async fn contact_update(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<()> {
+            async fn contact_update(c: &mut Conn, ct: &Contact, next_due: Option<Timestamp>) -> StoreResult<()> {
                 sqlx::query("UPDATE contact SET cl_id = $2, next_due = $3, data = $4 WHERE id = $1")
                     .bind(ct.id)
                     .bind(&ct.cl_id)
@@ -330,7 +423,7 @@ macro_rules! backend {
                 Ok(())
             }
 
-            pub async fn contact_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
+            async fn contact_delete(c: &mut Conn, id: i64) -> StoreResult<()> {
                 sqlx::query("DELETE FROM contact WHERE id = $1").bind(id).execute(&mut *c).await.map_err(map_err)?;
                 Ok(())
             }
@@ -344,7 +437,7 @@ macro_rules! backend {
                 Ok(n.is_some())
             }
 
-            pub async fn poll_push(c: &mut Conn, m: &PollMessage) -> StoreResult<i64> {
+            async fn poll_push(c: &mut Conn, m: &PollMessage) -> StoreResult<i64> {
                 let payload = m.payload.as_ref().map(to_json).transpose()?;
                 sqlx::query_scalar("INSERT INTO poll_message (cl_id, q_date, msg, payload) VALUES ($1, $2, $3, $4) RETURNING id")
                     .bind(&m.cl_id)
@@ -399,7 +492,7 @@ macro_rules! backend {
                 poll_count(c, cl_id).await.map(Some)
             }
 
-            pub async fn history_append(c: &mut Conn, h: &HistoryEntry) -> StoreResult<()> {
+            async fn history_append(c: &mut Conn, h: &HistoryEntry) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO object_history (object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -425,16 +518,123 @@ macro_rules! backend {
             /// Appends an entry without a position (`seq` NULL) and without any lock, so
             /// zone-changing commands no longer serialize on the journal: [`journal_since`]
             /// numbers the entry once it is committed.
-            pub async fn journal_append(c: &mut Conn, j: &JournalEntry) -> StoreResult<()> {
+            async fn journal_append(c: &mut Conn, at: Timestamp, z: &ZoneChange) -> StoreResult<()> {
+                let (kind, data) = journal_row(z)?;
                 sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, $2, $3, $4)")
-                    .bind(j.at)
-                    .bind(&j.kind)
-                    .bind(&j.name)
-                    .bind(&j.data)
+                    .bind(at)
+                    .bind(kind)
+                    .bind(z.name())
+                    .bind(data)
                     .execute(&mut *c)
                     .await
                     .map_err(map_err)?;
                 Ok(())
+            }
+
+            /// Writes a checked change (see [`StoreTx::apply`]).
+            pub async fn apply(c: &mut Conn, checked: &Checked) -> StoreResult<Applied> {
+                let ch = checked.change();
+                let who = &ch.who;
+                let history = |object_type: &str, key: &str, roid: String, op: &str, before: Option<String>, after: Option<String>| HistoryEntry {
+                    id: 0,
+                    object_type: object_type.to_owned(),
+                    object_key: key.to_owned(),
+                    roid,
+                    op: op.to_owned(),
+                    cl_id: who.cl_id.clone(),
+                    source_ip: who.source_ip.clone(),
+                    cert_fingerprint: who.cert.clone(),
+                    cl_trid: who.cl_trid.clone(),
+                    sv_trid: who.sv_trid.clone(),
+                    at: who.now,
+                    before,
+                    after,
+                };
+                let suffix = ch.roid_suffix.as_str();
+                let mut applied = Applied::default();
+                for w in &ch.objects {
+                    let h = match w {
+                        ObjectWrite::Domain(w) => {
+                            let (id, key) = match (&w.before, &w.after) {
+                                (None, Some(a)) => {
+                                    let id = domain_insert(c, a, w.next_due).await?;
+                                    applied.inserted.push(id);
+                                    (id, &a.name)
+                                }
+                                (Some(b), Some(a)) => {
+                                    domain_update(c, b, a, w.next_due).await?;
+                                    (a.id, &a.name)
+                                }
+                                (Some(b), None) => {
+                                    domain_purge(c, b.id).await?;
+                                    (b.id, &b.name)
+                                }
+                                (None, None) => continue,
+                            };
+                            history("domain", key, roid('D', id, suffix), w.op, w.before.as_ref().map(redacted_json), w.after.as_ref().map(redacted_json))
+                        }
+                        ObjectWrite::Host(w) => {
+                            let (id, key) = match (&w.before, &w.after) {
+                                (None, Some(a)) => {
+                                    let id = host_insert(c, a).await?;
+                                    applied.inserted.push(id);
+                                    (id, &a.name)
+                                }
+                                (Some(_), Some(a)) => {
+                                    host_update(c, a).await?;
+                                    (a.id, &a.name)
+                                }
+                                (Some(b), None) => {
+                                    host_delete(c, b.id).await?;
+                                    (b.id, &b.name)
+                                }
+                                (None, None) => continue,
+                            };
+                            history("host", key, roid('H', id, suffix), w.op, w.before.as_ref().map(redacted_json), w.after.as_ref().map(redacted_json))
+                        }
+                        ObjectWrite::Contact(w) => {
+                            let (id, key) = match (&w.before, &w.after) {
+                                (None, Some(a)) => {
+                                    let id = contact_insert(c, a, w.next_due).await?;
+                                    applied.inserted.push(id);
+                                    (id, &a.handle)
+                                }
+                                (Some(_), Some(a)) => {
+                                    contact_update(c, a, w.next_due).await?;
+                                    (a.id, &a.handle)
+                                }
+                                (Some(b), None) => {
+                                    contact_delete(c, b.id).await?;
+                                    (b.id, &b.handle)
+                                }
+                                (None, None) => continue,
+                            };
+                            history("contact", key, roid('C', id, suffix), w.op, w.before.as_ref().map(redacted_json), w.after.as_ref().map(redacted_json))
+                        }
+                    };
+                    history_append(c, &h).await?;
+                }
+                match &ch.lock_request {
+                    Some(LockRequestWrite::Insert(r)) => applied.lock_request_id = Some(lock_request_insert(c, r).await?),
+                    Some(LockRequestWrite::Update(r)) => lock_request_update(c, r).await?,
+                    None => {}
+                }
+                for n in &ch.notes {
+                    history_append(c, &history(n.object_type, &n.object_key, n.roid.clone(), n.op, None, n.detail.clone())).await?;
+                }
+                for p in &ch.polls {
+                    poll_push(c, p).await?;
+                }
+                if let Some(id) = ch.cancel_code_mail {
+                    outbox_cancel_codes(c, id).await?;
+                }
+                for m in &ch.mail {
+                    outbox_push(c, m).await?;
+                }
+                for z in checked.journal() {
+                    journal_append(c, who.now, z).await?;
+                }
+                Ok(applied)
             }
 
             pub async fn due(c: &mut Conn, table_domain: bool, now: Timestamp, limit: u32) -> StoreResult<Vec<String>> {
@@ -519,12 +719,13 @@ macro_rules! backend {
                     .map_err(map_err)?;
                 rows.iter()
                     .map(|r| {
+                        let kind: String = r.try_get("kind").map_err(map_err)?;
+                        let name: String = r.try_get("name").map_err(map_err)?;
+                        let data: String = r.try_get("data").map_err(map_err)?;
                         Ok(JournalEntry {
-                            id: r.try_get("seq").map_err(map_err)?,
+                            position: r.try_get("seq").map_err(map_err)?,
                             at: r.try_get("at").map_err(map_err)?,
-                            kind: r.try_get("kind").map_err(map_err)?,
-                            name: r.try_get("name").map_err(map_err)?,
-                            data: r.try_get("data").map_err(map_err)?,
+                            change: journal_change(&kind, name, &data)?,
                         })
                     })
                     .collect()
@@ -702,32 +903,31 @@ impl StoreTx for SqlTx {
         }
     }
 
+    async fn apply(&mut self, change: &Checked) -> StoreResult<Applied> {
+        match self {
+            SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
+            _ => on_tx!(self, apply(change)),
+        }
+    }
+
     async fn domain_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Domain>> {
         on_tx!(self, domain_get(name, lock))
-    }
-    async fn domain_insert(&mut self, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<i64> {
-        on_tx!(self, domain_insert(d, next_due))
-    }
-    async fn domain_update(&mut self, d: &Domain, next_due: Option<Timestamp>) -> StoreResult<()> {
-        on_tx!(self, domain_update(d, next_due))
-    }
-    async fn domain_purge(&mut self, id: i64) -> StoreResult<()> {
-        on_tx!(self, domain_purge(id))
     }
     async fn domains_using_host(&mut self, host_id: i64) -> StoreResult<Vec<String>> {
         on_tx!(self, domains_using_host(host_id))
     }
+    async fn domains_using_hosts(
+        &mut self,
+        host_ids: &[i64],
+        locked_only: bool,
+    ) -> StoreResult<Vec<String>> {
+        on_tx!(self, domains_using_hosts(host_ids, locked_only))
+    }
     async fn host_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Host>> {
         on_tx!(self, host_get(name, lock))
     }
-    async fn host_insert(&mut self, h: &Host) -> StoreResult<i64> {
-        on_tx!(self, host_insert(h))
-    }
-    async fn host_update(&mut self, h: &Host) -> StoreResult<()> {
-        on_tx!(self, host_update(h))
-    }
-    async fn host_delete(&mut self, id: i64) -> StoreResult<()> {
-        on_tx!(self, host_delete(id))
+    async fn hosts_named(&mut self, names: &[String]) -> StoreResult<Vec<Host>> {
+        on_tx!(self, hosts_named(names))
     }
     async fn hosts_under(&mut self, domain: &str) -> StoreResult<Vec<Host>> {
         on_tx!(self, hosts_under(domain))
@@ -735,28 +935,8 @@ impl StoreTx for SqlTx {
     async fn contact_get(&mut self, handle: &str, lock: bool) -> StoreResult<Option<Contact>> {
         on_tx!(self, contact_get(handle, lock))
     }
-    async fn contact_insert(
-        &mut self,
-        c: &Contact,
-        next_due: Option<Timestamp>,
-    ) -> StoreResult<i64> {
-        on_tx!(self, contact_insert(c, next_due))
-    }
-    async fn contact_update(
-        &mut self,
-        c: &Contact,
-        next_due: Option<Timestamp>,
-    ) -> StoreResult<()> {
-        on_tx!(self, contact_update(c, next_due))
-    }
-    async fn contact_delete(&mut self, id: i64) -> StoreResult<()> {
-        on_tx!(self, contact_delete(id))
-    }
     async fn contact_linked(&mut self, id: i64) -> StoreResult<bool> {
         on_tx!(self, contact_linked(id))
-    }
-    async fn poll_push(&mut self, m: &PollMessage) -> StoreResult<i64> {
-        on_tx!(self, poll_push(m))
     }
     async fn poll_head(&mut self, cl_id: &str) -> StoreResult<Option<(PollMessage, u64)>> {
         on_tx!(self, poll_head(cl_id))
@@ -764,29 +944,14 @@ impl StoreTx for SqlTx {
     async fn poll_ack(&mut self, cl_id: &str, id: i64) -> StoreResult<Option<u64>> {
         on_tx!(self, poll_ack(cl_id, id))
     }
-    async fn history_append(&mut self, h: &HistoryEntry) -> StoreResult<()> {
-        on_tx!(self, history_append(h))
-    }
-    async fn journal_append(&mut self, j: &JournalEntry) -> StoreResult<()> {
-        on_tx!(self, journal_append(j))
-    }
     async fn lock_contact(&mut self, cl_id: &str) -> StoreResult<Option<LockContact>> {
         on_tx!(self, lsq, lpg, lock_contact(cl_id))
-    }
-    async fn lock_request_insert(&mut self, r: &LockRequest) -> StoreResult<i64> {
-        on_tx!(self, lsq, lpg, lock_request_insert(r))
     }
     async fn lock_request_get(&mut self, id: i64, lock: bool) -> StoreResult<Option<LockRequest>> {
         on_tx!(self, lsq, lpg, lock_request_get(id, lock))
     }
-    async fn lock_request_update(&mut self, r: &LockRequest) -> StoreResult<()> {
-        on_tx!(self, lsq, lpg, lock_request_update(r))
-    }
     async fn lock_request_open(&mut self, domain: &str) -> StoreResult<Option<LockRequest>> {
         on_tx!(self, lsq, lpg, lock_request_open(domain))
-    }
-    async fn outbox_push(&mut self, m: &OutboxMail) -> StoreResult<i64> {
-        on_tx!(self, lsq, lpg, outbox_push(m))
     }
     async fn outbox_claim(
         &mut self,
@@ -798,8 +963,5 @@ impl StoreTx for SqlTx {
     }
     async fn outbox_result(&mut self, m: &OutboxMail) -> StoreResult<()> {
         on_tx!(self, lsq, lpg, outbox_result(m))
-    }
-    async fn outbox_cancel_codes(&mut self, request_id: i64) -> StoreResult<()> {
-        on_tx!(self, lsq, lpg, outbox_cancel_codes(request_id))
     }
 }

@@ -426,11 +426,11 @@ async fn domain_update_rules(env: &Env) {
     assert_eq!(j.len(), j0 + 1);
     let last = j.last().unwrap();
     assert_eq!(
-        (last.kind.as_str(), last.name.as_str()),
+        (last.change.kind(), last.change.name()),
         ("domain", "upd.test")
     );
-    assert!(last.data.contains("\"in_zone\":false"));
-    assert!(j.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(jdata(last).contains("\"in_zone\":false"));
+    assert!(j.windows(2).all(|w| w[0].position < w[1].position));
     // contacts & registrant
     assert_eq!(env.code(A, create_contact("tech1")).await, 1000);
     let mut u = domain_update("upd.test");
@@ -999,7 +999,7 @@ async fn host_rename_and_glue_journal(env: &Env) {
         .await
         .unwrap()
         .last()
-        .map(|j| j.id)
+        .map(|j| j.position)
         .unwrap_or(0);
     assert_eq!(env.code(A, rename("ns9.ren1.test")).await, 1000);
     let j = registry_core::Store::journal_since(env.reg.store(), j0, 1000)
@@ -1007,7 +1007,7 @@ async fn host_rename_and_glue_journal(env: &Env) {
         .unwrap();
     let entries: Vec<(&str, &str)> = j
         .iter()
-        .map(|e| (e.kind.as_str(), e.name.as_str()))
+        .map(|e| (e.change.kind(), e.change.name()))
         .collect();
     assert!(entries.contains(&("host", "ns1.ren1.test")));
     assert!(entries.contains(&("host", "ns9.ren1.test")));
@@ -1019,7 +1019,7 @@ async fn host_rename_and_glue_journal(env: &Env) {
 
     // Internal with addresses to external: the addresses go, and the journal removes the glue
     // (RST epp-23 row 2).
-    let j0 = j.last().map(|j| j.id).unwrap_or(j0);
+    let j0 = j.last().map(|j| j.position).unwrap_or(j0);
     let ext = Command::Host(HostCommand::Update(HostUpdate {
         name: hn("ns9.ren1.test"),
         add: HostAddRem::default(),
@@ -1030,16 +1030,16 @@ async fn host_rename_and_glue_journal(env: &Env) {
     let j = registry_core::Store::journal_since(env.reg.store(), j0, 1000)
         .await
         .unwrap();
-    let entries: Vec<(&str, &str, &str)> = j
+    let entries: Vec<(&str, &str, String)> = j
         .iter()
-        .map(|e| (e.kind.as_str(), e.name.as_str(), e.data.as_str()))
+        .map(|e| (e.change.kind(), e.change.name(), jdata(e)))
         .collect();
     assert_eq!(
         entries
             .iter()
             .filter(|(k, _, _)| *k == "host")
             .collect::<Vec<_>>(),
-        [&("host", "ns9.ren1.test", r#"{"addrs":[]}"#)],
+        [&("host", "ns9.ren1.test", r#"{"addrs":[]}"#.to_owned())],
         "the old glue is removed and no new glue appears"
     );
     assert!(entries
@@ -1471,7 +1471,7 @@ async fn dnssec(env: &Env) {
         .unwrap();
     assert!(j
         .iter()
-        .any(|e| e.name == "sec2.test" && e.data.contains("\"key_tag\":5")));
+        .any(|e| e.change.name() == "sec2.test" && jdata(e).contains("\"key_tag\":5")));
     // secDNS on a host command is a use error
     let x = vec![CommandExtension::SecDnsCreate(SecDnsCreate {
         max_sig_life: None,
@@ -1978,5 +1978,17 @@ fn ok_outcome() -> registry_core::Outcome {
         res_data: None,
         extensions: vec![],
         msg_q: None,
+    }
+}
+
+/// A journal entry's data as the journal stores it (JSON).
+fn jdata(e: &registry_core::model::JournalEntry) -> String {
+    match &e.change {
+        registry_core::model::ZoneChange::Domain { delegation, .. } => {
+            serde_json::to_string(delegation).unwrap()
+        }
+        registry_core::model::ZoneChange::Host { addrs, .. } => {
+            serde_json::json!({ "addrs": addrs }).to_string()
+        }
     }
 }

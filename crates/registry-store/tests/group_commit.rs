@@ -157,12 +157,12 @@ async fn failing_command_does_not_affect_its_batch() {
     let store = SqlStore::new(env.db.clone());
 
     let mut a = store.begin(true).await.unwrap();
-    a.domain_insert(&domain("a.test"), None).await.unwrap();
+    insert_domain(&mut a, &domain("a.test")).await.unwrap();
     let s = store.clone();
     let b = queue(&store, 1, async move {
         let mut b = s.begin(true).await.unwrap();
         // a.test is in the open batch: the duplicate is seen.
-        let r = b.domain_insert(&domain("a.test"), None).await;
+        let r = insert_domain(&mut b, &domain("a.test")).await;
         drop(b);
         r
     })
@@ -170,7 +170,7 @@ async fn failing_command_does_not_affect_its_batch() {
     let s = store.clone();
     let c = queue(&store, 2, async move {
         let mut c = s.begin(true).await.unwrap();
-        c.domain_insert(&domain("c.test"), None).await.unwrap();
+        insert_domain(&mut c, &domain("c.test")).await.unwrap();
         c.commit().await
     })
     .await;
@@ -196,11 +196,11 @@ async fn dropped_commands_leave_nothing() {
     let store = SqlStore::new(env.db.clone());
 
     let mut a = store.begin(true).await.unwrap();
-    a.domain_insert(&domain("a.test"), None).await.unwrap();
+    insert_domain(&mut a, &domain("a.test")).await.unwrap();
     let s = store.clone();
     let b = queue(&store, 1, async move {
         let mut b = s.begin(true).await.unwrap();
-        b.domain_insert(&domain("b.test"), None).await.unwrap();
+        insert_domain(&mut b, &domain("b.test")).await.unwrap();
         // dropped here: rolled back
     })
     .await;
@@ -208,7 +208,7 @@ async fn dropped_commands_leave_nothing() {
     let s = store.clone();
     let cancelled = queue(&store, 2, async move {
         let mut t = s.begin(true).await.unwrap();
-        t.domain_insert(&domain("cancelled.test"), None)
+        insert_domain(&mut t, &domain("cancelled.test"))
             .await
             .unwrap();
         inserted_tx.send(()).unwrap();
@@ -219,7 +219,7 @@ async fn dropped_commands_leave_nothing() {
     let s = store.clone();
     let d = queue(&store, 3, async move {
         let mut d = s.begin(true).await.unwrap();
-        d.domain_insert(&domain("d.test"), None).await.unwrap();
+        insert_domain(&mut d, &domain("d.test")).await.unwrap();
         d.commit().await
     })
     .await;
@@ -238,7 +238,7 @@ async fn dropped_commands_leave_nothing() {
 
     // The writer is usable afterwards, and the dropped names are free.
     let mut t = store.begin(true).await.unwrap();
-    t.domain_insert(&domain("b.test"), None).await.unwrap();
+    insert_domain(&mut t, &domain("b.test")).await.unwrap();
     timeout(LIMIT, t.commit()).await.unwrap().unwrap();
     assert_eq!(
         committed_domains(&env.url).await,
@@ -259,11 +259,11 @@ async fn command_after_backend_error_cannot_commit() {
         .unwrap();
     let store = SqlStore::new(env.db.clone());
     let mut a = store.begin(true).await.unwrap();
-    a.domain_insert(&domain("a.test"), None).await.unwrap();
+    insert_domain(&mut a, &domain("a.test")).await.unwrap();
     let s = store.clone();
     let b = queue(&store, 1, async move {
         let mut b = s.begin(true).await.unwrap();
-        b.domain_insert(&domain("b.test"), None).await.unwrap();
+        insert_domain(&mut b, &domain("b.test")).await.unwrap();
         let e = b.domain_get("corrupt.test", true).await.unwrap_err();
         assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
         // Poisoned: no more statements, and no commit.
@@ -298,7 +298,7 @@ async fn storm_of_mixed_commands_never_hangs() {
             tokio::time::sleep(Duration::from_micros((i % 17) * 150)).await;
             let work = async {
                 let mut t = s.begin(true).await?;
-                t.domain_insert(&domain(&name), None).await?;
+                insert_domain(&mut t, &domain(&name)).await?;
                 if i % 7 == 3 {
                     return Ok(None); // dropped
                 }
@@ -342,7 +342,7 @@ async fn storm_of_mixed_commands_never_hangs() {
     }
     // And the writer still works.
     let mut t = timeout(LIMIT, store.begin(true)).await.unwrap().unwrap();
-    t.domain_insert(&domain("after.test"), None).await.unwrap();
+    insert_domain(&mut t, &domain("after.test")).await.unwrap();
     timeout(LIMIT, t.commit()).await.unwrap().unwrap();
     assert_eq!(store.group_commit_stats().unwrap().queued, 0);
     env.finish().await;

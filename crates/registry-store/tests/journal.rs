@@ -15,18 +15,8 @@ use registry_core::model::JournalEntry;
 use registry_core::{Store, StoreTx};
 use registry_store::{Db, SqlStore, SqlTx};
 
-fn entry(name: &str, data: &str) -> JournalEntry {
-    JournalEntry {
-        id: 0,
-        at: Utc::now(),
-        kind: "domain".into(),
-        name: name.into(),
-        data: data.into(),
-    }
-}
-
 fn names(j: &[JournalEntry]) -> Vec<&str> {
-    j.iter().map(|e| e.name.as_str()).collect()
+    j.iter().map(|e| e.change.name()).collect()
 }
 
 /// A writes first but commits last: B is numbered while A is open, A after B once it commits,
@@ -38,15 +28,15 @@ async fn entry_committed_late_is_not_skipped_postgres() {
     };
     let store = SqlStore::new(env.db.clone());
     let mut a = store.begin(true).await.unwrap();
-    a.journal_append(&entry("a.test", "{}")).await.unwrap();
+    common::journal_version(&mut a, "a.test", 0).await.unwrap();
     let mut b = store.begin(true).await.unwrap();
-    b.journal_append(&entry("b.test", "{}")).await.unwrap();
+    common::journal_version(&mut b, "b.test", 0).await.unwrap();
     b.commit().await.unwrap();
 
     // The sequencer runs inside journal_since: B is numbered, A (still open) is not.
     let first = store.journal_since(0, 100).await.unwrap();
     assert_eq!(names(&first), ["b.test"]);
-    let last = first[0].id;
+    let last = first[0].position;
     let Db::Postgres(p) = &env.db else {
         unreachable!()
     };
@@ -62,12 +52,12 @@ async fn entry_committed_late_is_not_skipped_postgres() {
     a.commit().await.unwrap();
     let next = store.journal_since(last, 100).await.unwrap();
     assert_eq!(names(&next), ["a.test"], "A comes after B, not skipped");
-    assert!(next[0].id > last);
+    assert!(next[0].position > last);
     // Positions are final: reading from the start gives B then A, each once.
     let all = store.journal_since(0, 100).await.unwrap();
     assert_eq!(names(&all), ["b.test", "a.test"]);
     assert!(store
-        .journal_since(next[0].id, 100)
+        .journal_since(next[0].position, 100)
         .await
         .unwrap()
         .is_empty());
@@ -121,7 +111,7 @@ async fn concurrent_writers_reader_misses_nothing_postgres() {
                     .await
                     .unwrap();
                     tokio::time::sleep(delay(1)).await;
-                    tx.journal_append(&entry(&name, &version.to_string()))
+                    common::journal_version(&mut tx, &name, version as u32)
                         .await
                         .unwrap();
                     tokio::time::sleep(delay(2)).await;
@@ -145,8 +135,12 @@ async fn concurrent_writers_reader_misses_nothing_postgres() {
             early += page.len();
         }
         for e in &page {
-            assert!(e.id > last, "positions grow: {} after {last}", e.id);
-            last = e.id;
+            assert!(
+                e.position > last,
+                "positions grow: {} after {last}",
+                e.position
+            );
+            last = e.position;
         }
         if finished && page.is_empty() {
             break;
@@ -178,9 +172,9 @@ async fn concurrent_writers_reader_misses_nothing_postgres() {
     let mut per_object: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for e in &seen {
         per_object
-            .entry(e.name.as_str())
+            .entry(e.change.name())
             .or_default()
-            .push(e.data.parse().unwrap());
+            .push(i64::from(common::version_of(e)));
     }
     for (name, versions) in per_object {
         let expected: Vec<i64> = (1..=versions.len() as i64).collect();
@@ -201,7 +195,7 @@ async fn positions_continue_after_the_last_id_sqlite() {
     };
     // As the migration leaves a journal written before it: seq = id, with gaps.
     for (id, name) in [(3, "x.test"), (8, "y.test")] {
-        sqlx::query("INSERT INTO zone_journal (id, seq, at, kind, name, data) VALUES ($1, $1, $2, 'domain', $3, '{}')")
+        sqlx::query(r#"INSERT INTO zone_journal (id, seq, at, kind, name, data) VALUES ($1, $1, $2, 'domain', $3, '{"in_zone":false,"ns":[],"ds":[]}')"#)
             .bind(id)
             .bind(Utc::now())
             .bind(name)
@@ -211,12 +205,12 @@ async fn positions_continue_after_the_last_id_sqlite() {
     }
     let store = SqlStore::new(env.db.clone());
     let mut tx = store.begin(true).await.unwrap();
-    tx.journal_append(&entry("z.test", "{}")).await.unwrap();
+    common::journal_version(&mut tx, "z.test", 0).await.unwrap();
     tx.commit().await.unwrap();
     let all = store.journal_since(0, 100).await.unwrap();
     assert_eq!(
         all.iter()
-            .map(|e| (e.id, e.name.as_str()))
+            .map(|e| (e.position, e.change.name()))
             .collect::<Vec<_>>(),
         [(3, "x.test"), (8, "y.test"), (9, "z.test")]
     );

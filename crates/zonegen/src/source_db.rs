@@ -89,6 +89,41 @@ pub fn parse_row(id: i64, kind: &str, name: &str, data: &str) -> Result<Change, 
     }
 }
 
+/// Turns one of the core's journal entries (at `position`) into a [`Change`].
+pub fn from_core(
+    position: i64,
+    z: &registry_core::model::ZoneChange,
+) -> Result<Change, SourceError> {
+    use registry_core::model::ZoneChange as Z;
+    let dname = DnsName::new(z.name()).map_err(|e| invalid(position, e))?;
+    match z {
+        Z::Domain { delegation: d, .. } => {
+            let ns =
+                d.ns.iter()
+                    .map(|n| DnsName::new(n))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(position, e))?;
+            let ds =
+                d.ds.iter()
+                    .map(|r| Ds::from_hex(r.key_tag, r.alg, r.digest_type, &r.digest))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| invalid(position, e))?;
+            Ok(Change::Domain(DomainDelegationState {
+                name: dname,
+                ns,
+                ds,
+                // The core folds hold, pendingDelete and redemption into `in_zone`.
+                on_hold: !d.in_zone,
+                in_redemption_or_pending_delete: false,
+            }))
+        }
+        Z::Host { addrs, .. } => Ok(Change::Host {
+            name: dname,
+            addrs: addrs.clone(),
+        }),
+    }
+}
+
 /// The registry database's journal as a delegation source.
 #[derive(Debug, Clone)]
 pub struct DbSource {
@@ -213,8 +248,8 @@ impl DelegationSource for DbSource {
         rows.into_iter()
             .map(|j| {
                 Ok(JournalEntry {
-                    position: j.id,
-                    change: parse_row(j.id, &j.kind, &j.name, &j.data)?,
+                    position: j.position,
+                    change: from_core(j.position, &j.change)?,
                     recorded_at: Some(SystemTime::from(j.at)),
                 })
             })

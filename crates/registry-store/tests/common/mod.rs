@@ -315,3 +315,81 @@ pub fn poll_req() -> Command {
 pub fn poll_ack(id: &str) -> Command {
     Command::Poll(session::Poll::Acknowledge(MsgId::new(id).unwrap()))
 }
+
+fn test_who() -> registry_core::Who {
+    registry_core::Who {
+        cl_id: "test".into(),
+        source_ip: None,
+        cert: None,
+        cl_trid: None,
+        sv_trid: format!("TEST-{}", unique()),
+        now: Utc::now(),
+    }
+}
+
+fn store_error(e: CoreError) -> registry_core::StoreError {
+    match e {
+        CoreError::Store(e) => e,
+        other => registry_core::StoreError::Backend(other.to_string()),
+    }
+}
+
+/// Inserts a domain row the way every write goes: a change, through the delegation guard,
+/// applied by the store. Returns the new row id.
+pub async fn insert_domain<T: registry_core::StoreTx>(
+    tx: &mut T,
+    d: &registry_core::model::Domain,
+) -> Result<i64, registry_core::StoreError> {
+    let mut ch = registry_core::Change::new(&test_who(), "EPP");
+    ch.domain("test:insert", None, Some(d.clone()));
+    let checked = registry_core::guard::check(tx, ch)
+        .await
+        .map_err(store_error)?;
+    Ok(tx.apply(&checked).await?.inserted[0])
+}
+
+/// Writes one journal entry for `name` carrying `version` (as the glue address
+/// `10.v.v.v`): a glue change of an internal host whose row the test never created.
+pub async fn journal_version<T: registry_core::StoreTx>(
+    tx: &mut T,
+    name: &str,
+    version: u32,
+) -> Result<(), registry_core::StoreError> {
+    let t = Utc::now();
+    let host = |addrs: Vec<IpAddr>| registry_core::model::Host {
+        id: -1,
+        name: name.to_owned(),
+        superordinate: Some("journal.test".into()),
+        cl_id: "test".into(),
+        cr_id: "test".into(),
+        cr_date: t,
+        up_id: None,
+        up_date: None,
+        tr_date: None,
+        addrs,
+        statuses: Vec::new(),
+    };
+    let [_, b, c, d] = version.to_be_bytes();
+    let addr = IpAddr::from([10, b, c, d]);
+    let mut ch = registry_core::Change::new(&test_who(), "EPP");
+    ch.host(
+        "test:journal",
+        Some(host(Vec::new())),
+        Some(host(vec![addr])),
+    );
+    let checked = registry_core::guard::check(tx, ch)
+        .await
+        .map_err(store_error)?;
+    tx.apply(&checked).await.map(drop)
+}
+
+/// The version [`journal_version`] wrote.
+pub fn version_of(e: &registry_core::model::JournalEntry) -> u32 {
+    match &e.change {
+        registry_core::model::ZoneChange::Host { addrs, .. } => match addrs.first() {
+            Some(IpAddr::V4(v4)) => u32::from_be_bytes(v4.octets()) & 0x00ff_ffff,
+            _ => 0,
+        },
+        registry_core::model::ZoneChange::Domain { .. } => 0,
+    }
+}
