@@ -20,7 +20,7 @@ use epp_proto::ext::{CommandExtension as X, ResponseExtension};
 use epp_proto::host::{HostAddRem, HostCommand, HostUpdate};
 use epp_proto::{Command, TransferOp};
 use registry_admin::{AdminError, Cli as AdminCli, Cmd as AdminCmd, LockCmd, RegistrarCmd};
-use registry_core::Mailer;
+use registry_mail::Mailer;
 use support::core::*;
 use support::smtp::SmtpSink;
 use support::*;
@@ -56,14 +56,18 @@ where
     .await;
 }
 
-/// The mail worker as eppd runs it (`Registry::spawn_mail_worker` with a mailer built from
+/// The mail worker as eppd runs it (`eppd::workers::spawn_mail_worker` with a mailer built from
 /// the registry's `[registry.mail]`), every 50 ms; stopped when dropped.
 struct MailWorker(tokio::task::JoinHandle<()>);
 
 impl MailWorker {
     fn start(env: &CoreEnv) -> MailWorker {
         let mailer = Mailer::from_config(&env.registry.config().mail).expect("mailer");
-        MailWorker(Arc::clone(&env.registry).spawn_mail_worker(mailer, Duration::from_millis(50)))
+        MailWorker(eppd::workers::spawn_mail_worker(
+            Arc::clone(&env.registry),
+            mailer,
+            Duration::from_millis(50),
+        ))
     }
 }
 

@@ -872,7 +872,7 @@ impl<S: TestStore, E: Epp> Harness<S, E> {
                     .map(str::to_owned)
             })
             .expect("code in the lock mail");
-        let mailer = registry_core::Mailer::Log {
+        let mailer = registry_mail::Mailer::Log {
             from: "lock@registry.test".into(),
         };
         self.registry.send_mail(&mailer).await.unwrap();
@@ -1194,7 +1194,9 @@ fn tls_property(backend: Backend) {
     let result = runner.run(&strategy, |sequence| {
         let backend = backend.clone();
         let total = Arc::clone(&total);
-        let auto_renew = case_no.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(2);
+        let auto_renew = case_no
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(2);
         rt.block_on(async move {
             run_core(
                 backend,

@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use registry_core::clock::{Clock, SystemClock};
-use registry_core::{MailError, Mailer, Registry};
+use registry_core::{MailError, Registry};
+use registry_mail::Mailer;
 use registry_store::{Db, DbError, SqlStore};
 use tokio::net::TcpListener;
 use tracing::info;
@@ -170,8 +171,12 @@ impl App {
             metrics_listener,
         } = self;
         let mut tasks = vec![
-            Arc::clone(&registry).spawn_scheduler(config.scheduler.interval()),
-            Arc::clone(&registry).spawn_mail_worker(mailer, config.scheduler.mail_interval()),
+            crate::workers::spawn_scheduler(Arc::clone(&registry), config.scheduler.interval()),
+            crate::workers::spawn_mail_worker(
+                Arc::clone(&registry),
+                mailer,
+                config.scheduler.mail_interval(),
+            ),
             crate::cert_watch::spawn(
                 Arc::clone(&registry),
                 db.clone(),

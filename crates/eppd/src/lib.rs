@@ -26,6 +26,7 @@ pub mod proxy;
 pub mod server;
 pub mod session;
 pub mod tls;
+pub mod workers;
 
 pub use app::{App, AppError};
 pub use config::Config;

@@ -38,6 +38,6 @@ pub use change::{Change, Checked, Who};
 pub use config::Config;
 pub use error::CoreError;
 pub use lock::VerifyOutcome;
-pub use mail::{MailError, Mailer};
+pub use mail::{MailError, MailTransport};
 pub use registry::{Actor, ObjectRef, Outcome, Registry};
 pub use store::{Store, StoreError, StoreTx};

@@ -17,8 +17,6 @@
 //! gives the same dates as a punctual one. Each step is a [`Change`] of its own and passes the
 //! delegation guard like any command.
 
-use std::sync::Arc;
-
 use epp_proto::domain::DomainStatus as DS;
 use epp_proto::Timestamp;
 
@@ -460,26 +458,5 @@ impl<S: Store> Registry<S> {
                 other => return other,
             }
         }
-    }
-
-    /// Calls [`Registry::run_due`] every `every` on the registry's clock until the task is
-    /// aborted.
-    pub fn spawn_scheduler(
-        self: Arc<Self>,
-        every: std::time::Duration,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let now = self.clock.now();
-                match self.run_due(now).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(objects = n, "scheduled steps run"),
-                    Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
-                }
-            }
-        })
     }
 }

@@ -30,8 +30,6 @@
 //!   actor (the registrar's clID, `operator:NAME`, or the registry's clID for the scheduler
 //!   and the mail worker); the registrar hears of every outcome by poll message and e-mail.
 
-use std::sync::Arc;
-
 use chrono::TimeDelta;
 use epp_proto::domain::DomainStatus as DS;
 use epp_proto::ext::registry_lock::{
@@ -48,10 +46,10 @@ use epp_proto::ext::sec_dns::SecDnsUpdate;
 
 use crate::change::{Change, HistoryNote, LockRequestWrite, Who};
 use crate::error::CoreError;
-use crate::mail::Mailer;
+use crate::mail::MailTransport;
 use crate::model::*;
 use crate::registry::{Outcome, Registry};
-use crate::store::{Store, StoreError, StoreTx};
+use crate::store::{Store, StoreTx};
 
 /// What entering a code did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -709,7 +707,7 @@ impl<S: Store> Registry<S> {
     /// One pass of the mail worker: sends every due outbox mail, each claimed in its own short
     /// transaction, sent with no transaction open, and its result written in another. A code
     /// mail that went out moves its request to pendingVerification. Returns the mails sent.
-    pub async fn send_mail(&self, mailer: &Mailer) -> Result<usize, CoreError> {
+    pub async fn send_mail<M: MailTransport>(&self, mailer: &M) -> Result<usize, CoreError> {
         let now = self.clock.now();
         let mut sent = 0;
         for mut m in self.store.outbox_due(now, 100).await? {
@@ -779,29 +777,6 @@ impl<S: Store> Registry<S> {
             }
         }
         Ok(sent)
-    }
-
-    /// Runs [`Registry::send_mail`] every `every` until the task is aborted.
-    pub fn spawn_mail_worker(
-        self: Arc<Self>,
-        mailer: Mailer,
-        every: std::time::Duration,
-    ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                match self.send_mail(&mailer).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(mails = n, "mail sent"),
-                    Err(CoreError::Store(StoreError::Conflict(e))) => {
-                        tracing::debug!(error = %e, "mail pass lost a race")
-                    }
-                    Err(e) => tracing::error!(error = %e, "mail pass failed"),
-                }
-            }
-        })
     }
 }
 

@@ -1,13 +1,10 @@
-//! Outgoing e-mail: the transport the mail worker ([`crate::Registry::send_mail`]) uses to
-//! deliver the outbox. Two channels: plain SMTP to a relay (`lettre`, tokio), and the log for
-//! development. Mail is never sent inside a database transaction.
+//! Outgoing mail as the core sees it. The core decides what is sent to whom and writes it to
+//! the outbox in the same transaction as the change it belongs to; the mail worker
+//! ([`crate::Registry::send_mail`]) hands each due mail to a [`MailTransport`], which lives at
+//! the edge (crate `registry-mail`: SMTP relay or log) — the core does no I/O of its own.
 
-use std::time::Duration;
+use std::future::Future;
 
-use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-
-use crate::config::{MailChannel, MailConfig};
 use crate::model::OutboxMail;
 
 /// Why a mail could not be sent (kept in the outbox row and shown by the admin tool).
@@ -21,100 +18,7 @@ pub enum MailError {
     Smtp(String),
 }
 
-/// Sends mail by the configured channel.
-#[derive(Clone)]
-pub enum Mailer {
-    Log {
-        from: String,
-    },
-    Smtp {
-        from: String,
-        relay: String,
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-    },
-}
-
-impl std::fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Mailer::Log { from } => f.debug_struct("Mailer::Log").field("from", from).finish(),
-            Mailer::Smtp { from, relay, .. } => f
-                .debug_struct("Mailer::Smtp")
-                .field("from", from)
-                .field("relay", relay)
-                .finish(),
-        }
-    }
-}
-
-impl Mailer {
-    pub fn from_config(cfg: &MailConfig) -> Result<Self, MailError> {
-        cfg.from
-            .parse::<Mailbox>()
-            .map_err(|e| MailError::Address(format!("from {:?}: {e}", cfg.from)))?;
-        match cfg.channel {
-            MailChannel::Log => Ok(Mailer::Log {
-                from: cfg.from.clone(),
-            }),
-            MailChannel::Smtp => {
-                let (host, port) = cfg
-                    .smtp_relay
-                    .rsplit_once(':')
-                    .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
-                    .filter(|(h, _)| !h.is_empty())
-                    .ok_or_else(|| MailError::Relay(cfg.smtp_relay.clone()))?;
-                // Plain SMTP to a relay we run: no TLS, no authentication.
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(port)
-                    .timeout(Some(Duration::from_secs(u64::from(
-                        cfg.timeout_secs.max(1),
-                    ))))
-                    .build();
-                Ok(Mailer::Smtp {
-                    from: cfg.from.clone(),
-                    relay: cfg.smtp_relay.clone(),
-                    transport,
-                })
-            }
-        }
-    }
-
-    /// Sends one mail; the error text is what the outbox records.
-    pub async fn send(&self, m: &OutboxMail) -> Result<(), MailError> {
-        match self {
-            Mailer::Log { from } => {
-                tracing::info!(
-                    target: "registry_core::mail",
-                    id = m.id,
-                    %from,
-                    to = %m.recipient,
-                    subject = %m.subject,
-                    body = %m.body,
-                    "mail (log channel)"
-                );
-                Ok(())
-            }
-            Mailer::Smtp {
-                from, transport, ..
-            } => {
-                let msg = Message::builder()
-                    .from(
-                        from.parse::<Mailbox>()
-                            .map_err(|e| MailError::Address(e.to_string()))?,
-                    )
-                    .to(m
-                        .recipient
-                        .parse::<Mailbox>()
-                        .map_err(|e| MailError::Address(format!("{:?}: {e}", m.recipient)))?)
-                    .subject(m.subject.clone())
-                    .body(m.body.clone())
-                    .map_err(|e| MailError::Address(e.to_string()))?;
-                transport
-                    .send(msg)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| MailError::Smtp(e.to_string()))
-            }
-        }
-    }
+/// Delivers one mail of the outbox.
+pub trait MailTransport: Send + Sync {
+    fn send(&self, m: &OutboxMail) -> impl Future<Output = Result<(), MailError>> + Send;
 }
