@@ -21,6 +21,7 @@ pub mod delegation;
 mod domain;
 pub mod error;
 pub mod guard;
+pub mod history;
 mod host;
 mod lifecycle;
 mod lock;

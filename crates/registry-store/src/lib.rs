@@ -5,6 +5,7 @@
 //! ([`group_commit`]).
 
 pub mod cert_expiry;
+pub mod chain;
 pub mod db;
 pub mod group_commit;
 mod lock;
