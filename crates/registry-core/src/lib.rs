@@ -18,6 +18,7 @@ mod lock;
 pub mod mail;
 pub mod model;
 pub mod policy;
+pub mod public;
 pub mod registrar;
 pub mod registry;
 pub mod store;
