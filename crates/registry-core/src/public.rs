@@ -82,8 +82,10 @@ pub trait PublicStore: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Option<DomainRecord>>> + Send;
 
     /// A host by its (lowercase A-label) name.
-    fn public_host(&self, name: &str)
-        -> impl Future<Output = StoreResult<Option<HostRecord>>> + Send;
+    fn public_host(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<HostRecord>>> + Send;
 
     /// A contact by its row id (the number in its ROID).
     fn public_contact(
@@ -228,9 +230,7 @@ fn tokens<T>(
     what: &str,
 ) -> Result<Vec<T>, CoreError> {
     list.iter()
-        .map(|s| {
-            parse(&s.s).ok_or_else(|| CoreError::Corrupt(format!("{what} status {:?}", s.s)))
-        })
+        .map(|s| parse(&s.s).ok_or_else(|| CoreError::Corrupt(format!("{what} status {:?}", s.s))))
         .collect()
 }
 
@@ -321,7 +321,8 @@ impl<S: Store + PublicStore> Registry<S> {
 
     /// Domain summaries for a name search (see [`PublicStore::public_domains_by_prefix`]);
     /// domains whose purge is due are left out, so a page may hold fewer than `limit`.
-    /// Also returns the last name read, the cursor of the next page.
+    /// Also returns, when the store had `limit` rows (so there may be more), the last name
+    /// read: where the next page starts.
     pub async fn public_domain_search(
         &self,
         prefix: &str,
@@ -333,7 +334,10 @@ impl<S: Store + PublicStore> Registry<S> {
             .store
             .public_domains_by_prefix(prefix, suffix, after, limit)
             .await?;
-        let last = rows.last().map(|r| r.domain.name.clone());
+        let next = rows
+            .last()
+            .filter(|_| rows.len() >= limit as usize)
+            .map(|r| r.domain.name.clone());
         let now = self.now();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
@@ -341,7 +345,7 @@ impl<S: Store + PublicStore> Registry<S> {
                 out.push(self.domain_view(d, None, r.last_changed, now)?);
             }
         }
-        Ok((out, last))
+        Ok((out, next))
     }
 
     /// Hosts with an address, for a name server search.
