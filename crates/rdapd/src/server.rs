@@ -122,30 +122,59 @@ pub async fn start(cfg: Config, clock: Arc<dyn Clock>) -> Result<Running, Server
 
 /// As [`start`], on a registry already made.
 pub async fn start_with(cfg: Config, registry: Registry<SqlStore>) -> Result<Running, ServerError> {
-    let acceptor = match &cfg.tls {
-        Some(t) if !cfg.server.listen.is_empty() => Some(tls_acceptor(&t.cert_chain, &t.key)?),
-        _ => None,
-    };
     let mut https_listeners = Vec::new();
     for addr in &cfg.server.listen {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: *addr,
-                source,
-            })?;
-        https_listeners.push(l);
+        https_listeners.push(bind(*addr).await?);
     }
     let mut plain_listeners = Vec::new();
     for addr in &cfg.server.plain_listen {
-        let l = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: *addr,
-                source,
-            })?;
-        plain_listeners.push(l);
+        plain_listeners.push(bind(*addr).await?);
     }
+    serve(cfg, registry, https_listeners, plain_listeners)
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+/// The RDAP service of `eppd demo`: HTTPS on `listen` (port 0: a free one) with the demo's
+/// server certificate, on its database; the base URL names the bound address.
+pub async fn start_demo(
+    listen: SocketAddr,
+    database_url: &str,
+    cert_chain: &Path,
+    key: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, ServerError> {
+    let l = bind(listen).await?;
+    let bound = l.local_addr().map_err(|source| ServerError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let base = format!("https://{}/", client_addr(bound));
+    let cfg = Config::demo(bound, &base, database_url, cert_chain, key)?;
+    let db = registry_store::public::open_read_only(
+        &cfg.database.url,
+        cfg.database.max_connections,
+        cfg.database.query_timeout_ms,
+    )
+    .await?;
+    let registry = Registry::new(SqlStore::new(db), clock, cfg.registry.clone());
+    serve(cfg, registry, vec![l], Vec::new())
+}
+
+fn serve(
+    cfg: Config,
+    registry: Registry<SqlStore>,
+    https_listeners: Vec<TcpListener>,
+    plain_listeners: Vec<TcpListener>,
+) -> Result<Running, ServerError> {
+    let acceptor = match &cfg.tls {
+        Some(t) if !https_listeners.is_empty() => Some(tls_acceptor(&t.cert_chain, &t.key)?),
+        _ => None,
+    };
     let state = Arc::new(AppState::new(cfg, registry));
     let router = router(state.clone());
     let (stop, stop_rx) = watch::channel(false);
@@ -156,7 +185,7 @@ pub async fn start_with(cfg: Config, registry: Registry<SqlStore>) -> Result<Run
         .map(|l| l.local_addr())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| ServerError::Bind {
-            addr: state.cfg.server.listen[0],
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
     let plain = plain_listeners
@@ -164,7 +193,7 @@ pub async fn start_with(cfg: Config, registry: Registry<SqlStore>) -> Result<Run
         .map(|l| l.local_addr())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|source| ServerError::Bind {
-            addr: state.cfg.server.plain_listen[0],
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
     for l in https_listeners {

@@ -34,7 +34,10 @@ struct IdDoc<T> {
     data: T,
 }
 
-fn docs<T: serde::de::DeserializeOwned>(json: &str, set_id: impl Fn(&mut T, i64)) -> StoreResult<Vec<T>> {
+fn docs<T: serde::de::DeserializeOwned>(
+    json: &str,
+    set_id: impl Fn(&mut T, i64),
+) -> StoreResult<Vec<T>> {
     let v: Vec<IdDoc<T>> = serde_json::from_str(json).map_err(corrupt)?;
     Ok(v.into_iter()
         .map(|d| {
@@ -172,54 +175,98 @@ macro_rules! backend {
                         row.try_get("r_name").map_err(map_err)?,
                         row.try_get("r_status").map_err(map_err)?,
                     ),
-                    last_changed: row.try_get::<Option<Timestamp>, _>("last_changed").map_err(map_err)?,
+                    last_changed: row
+                        .try_get::<Option<Timestamp>, _>("last_changed")
+                        .map_err(map_err)?,
                 })
             }
 
             pub async fn domain(c: &mut Conn, name: &str) -> StoreResult<Option<DomainRecord>> {
-                let Some(row) = sqlx::query(sql::$s::DOMAIN).bind(name).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                let Some(row) = sqlx::query(sql::$s::DOMAIN)
+                    .bind(name)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?
+                else {
                     return Ok(None);
                 };
-                let mut domain: Domain = doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
+                let mut domain: Domain =
+                    doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
                 domain.id = row.try_get("id").map_err(map_err)?;
-                let hosts: Vec<Host> = docs(&row.try_get::<String, _>("hosts").map_err(map_err)?, |h: &mut Host, id| h.id = id)?;
+                let hosts: Vec<Host> = docs(
+                    &row.try_get::<String, _>("hosts").map_err(map_err)?,
+                    |h: &mut Host, id| h.id = id,
+                )?;
                 // The links are the truth (a host rename shows without touching the domain).
                 let mut ns: Vec<String> = hosts.iter().map(|h| h.name.clone()).collect();
                 ns.sort();
                 domain.ns = ns;
-                let contacts: Vec<Contact> = docs(&row.try_get::<String, _>("contacts").map_err(map_err)?, |c: &mut Contact, id| c.id = id)?;
+                let contacts: Vec<Contact> = docs(
+                    &row.try_get::<String, _>("contacts").map_err(map_err)?,
+                    |c: &mut Contact, id| c.id = id,
+                )?;
                 let cl_id: String = row.try_get("cl_id").map_err(map_err)?;
                 Ok(Some(DomainRecord {
                     domain,
                     hosts,
                     contacts,
-                    sponsor: registrar(&cl_id, row.try_get("r_name").map_err(map_err)?, row.try_get("r_status").map_err(map_err)?),
-                    last_changed: row.try_get::<Option<Timestamp>, _>("last_changed").map_err(map_err)?,
+                    sponsor: registrar(
+                        &cl_id,
+                        row.try_get("r_name").map_err(map_err)?,
+                        row.try_get("r_status").map_err(map_err)?,
+                    ),
+                    last_changed: row
+                        .try_get::<Option<Timestamp>, _>("last_changed")
+                        .map_err(map_err)?,
                 }))
             }
 
             pub async fn host(c: &mut Conn, name: &str) -> StoreResult<Option<HostRecord>> {
-                let row = sqlx::query(sql::HOST).bind(name).fetch_optional(&mut *c).await.map_err(map_err)?;
+                let row = sqlx::query(sql::HOST)
+                    .bind(name)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?;
                 row.as_ref().map(host_record).transpose()
             }
 
             pub async fn contact(c: &mut Conn, id: i64) -> StoreResult<Option<ContactRecord>> {
-                let Some(row) = sqlx::query(sql::CONTACT).bind(id).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                let Some(row) = sqlx::query(sql::CONTACT)
+                    .bind(id)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?
+                else {
                     return Ok(None);
                 };
                 let cl_id: String = row.try_get("cl_id").map_err(map_err)?;
-                let mut contact: Contact = doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
+                let mut contact: Contact =
+                    doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
                 contact.id = row.try_get("id").map_err(map_err)?;
                 Ok(Some(ContactRecord {
                     contact,
                     linked: row.try_get("linked").map_err(map_err)?,
-                    sponsor: registrar(&cl_id, row.try_get("r_name").map_err(map_err)?, row.try_get("r_status").map_err(map_err)?),
-                    last_changed: row.try_get::<Option<Timestamp>, _>("last_changed").map_err(map_err)?,
+                    sponsor: registrar(
+                        &cl_id,
+                        row.try_get("r_name").map_err(map_err)?,
+                        row.try_get("r_status").map_err(map_err)?,
+                    ),
+                    last_changed: row
+                        .try_get::<Option<Timestamp>, _>("last_changed")
+                        .map_err(map_err)?,
                 }))
             }
 
-            pub async fn registrar_by_id(c: &mut Conn, cl_id: &str) -> StoreResult<Option<RegistrarRecord>> {
-                let Some(row) = sqlx::query(sql::REGISTRAR).bind(cl_id).fetch_optional(&mut *c).await.map_err(map_err)? else {
+            pub async fn registrar_by_id(
+                c: &mut Conn,
+                cl_id: &str,
+            ) -> StoreResult<Option<RegistrarRecord>> {
+                let Some(row) = sqlx::query(sql::REGISTRAR)
+                    .bind(cl_id)
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(map_err)?
+                else {
                     return Ok(None);
                 };
                 Ok(registrar(
@@ -247,17 +294,25 @@ macro_rules! backend {
                     .map_err(map_err)?;
                 rows.iter()
                     .map(|row| {
-                        let mut domain: Domain = doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
+                        let mut domain: Domain =
+                            doc(&row.try_get::<String, _>("data").map_err(map_err)?)?;
                         domain.id = row.try_get("id").map_err(map_err)?;
                         Ok(DomainRow {
                             domain,
-                            last_changed: row.try_get::<Option<Timestamp>, _>("last_changed").map_err(map_err)?,
+                            last_changed: row
+                                .try_get::<Option<Timestamp>, _>("last_changed")
+                                .map_err(map_err)?,
                         })
                     })
                     .collect()
             }
 
-            pub async fn hosts_by_addr(c: &mut Conn, addr: IpAddr, after: Option<&str>, limit: u32) -> StoreResult<Vec<HostRecord>> {
+            pub async fn hosts_by_addr(
+                c: &mut Conn,
+                addr: IpAddr,
+                after: Option<&str>,
+                limit: u32,
+            ) -> StoreResult<Vec<HostRecord>> {
                 let rows = sqlx::query(sql::$s::HOSTS_BY_ADDR)
                     .bind(addr.to_string())
                     .bind(after.unwrap_or(""))
@@ -328,7 +383,8 @@ impl PublicStore for SqlStore {
 
 /// Opens a database for a read-only service: no migrations are run (the service's database
 /// role may be allowed to read only), and the schema must already be at the version this
-/// build knows, which `eppd` or `registry-admin` bring it to. SQLite is opened read-only;
+/// build knows, which `eppd` or `registry-admin` bring it to. SQLite connections are
+/// `query_only`;
 /// PostgreSQL sessions are set to read-only transactions and get a statement timeout.
 pub async fn open_read_only(
     url: &str,
@@ -339,10 +395,16 @@ pub async fn open_read_only(
     use std::time::Duration;
 
     let db = if url.starts_with("sqlite:") {
+        // `query_only` rather than a read-only open: a read-only connection cannot open a
+        // WAL database whose -shm file is gone (no writer has it open), and it refuses
+        // writes just the same.
         let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
             .map_err(ReadOnlyError::Sqlx)?
-            .read_only(true)
-            .busy_timeout(Duration::from_millis(u64::from(statement_timeout_ms.max(1))));
+            .create_if_missing(false)
+            .pragma("query_only", "ON")
+            .busy_timeout(Duration::from_millis(u64::from(
+                statement_timeout_ms.max(1),
+            )));
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)
@@ -380,14 +442,21 @@ pub async fn open_read_only(
     };
     let expected = migrator.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Option<i64> = match &db {
-        Db::Sqlite(p) => sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(p)
-            .await,
-        Db::Postgres(p) => sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
-            .fetch_one(p)
-            .await,
+        Db::Sqlite(p) => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(p)
+                .await
+        }
+        Db::Postgres(p) => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(p)
+                .await
+        }
     }
-    .map_err(|_| ReadOnlyError::NotMigrated { applied: 0, expected })?;
+    .map_err(|_| ReadOnlyError::NotMigrated {
+        applied: 0,
+        expected,
+    })?;
     let applied = applied.unwrap_or(0);
     if applied < expected {
         return Err(ReadOnlyError::NotMigrated { applied, expected });
