@@ -381,22 +381,33 @@ fn page_of(p: &[(String, String)]) -> Result<(u32, Option<String>), RdapError> {
     }
 }
 
-/// Paging metadata, and a truncation notice when the cap was reached.
+/// A search as its `next` link repeats it: path, parameter, value, page.
+struct SearchAt<'a> {
+    path: &'a str,
+    key: &'a str,
+    value: &'a str,
+    page: u32,
+}
+
+/// Paging metadata, and a truncation notice when the cap was reached. `next`: where the
+/// next page starts, when this one was full.
 fn paging(
     st: &AppState,
     ctx: &Ctx<'_>,
-    path: &str,
-    key: &str,
-    value: &str,
-    page: u32,
-    full_page: bool,
-    last: Option<String>,
+    at: SearchAt<'_>,
+    next: Option<String>,
 ) -> (Paging, Option<Notice>) {
+    let SearchAt {
+        path,
+        key,
+        value,
+        page,
+    } = at;
     let s = &st.cfg.search;
     let capped = u64::from(page) * u64::from(s.page_size) >= u64::from(s.max_results);
     let mut links = Vec::new();
     let mut notice = None;
-    if let (true, Some(after)) = (full_page, last) {
+    if let Some(after) = next {
         if capped {
             notice = Some(Notice {
                 title: Some("Search Limit".into()),
@@ -476,8 +487,13 @@ async fn domains(
             .iter()
             .map(|v| ctx.domain(v, false, &mut redacted))
             .collect();
-        let full = last.is_some();
-        let (paging, notice) = paging(&st, &ctx, "domains", "name", raw, page, full, last);
+        let at = SearchAt {
+            path: "domains",
+            key: "name",
+            value: raw,
+            page,
+        };
+        let (paging, notice) = paging(&st, &ctx, at, last);
         let mut notices = ctx.notices();
         notices.extend(notice);
         ok(
@@ -522,9 +538,17 @@ async fn nameservers(
             .read(st.registry.public_host_search(ip, after.as_deref(), limit))
             .await?;
         let ctx = st.ctx(&url);
-        let full = hosts.len() == limit as usize;
-        let last = hosts.last().map(|h| h.name.clone());
-        let (paging, notice) = paging(&st, &ctx, "nameservers", "ip", raw, page, full, last);
+        let next = hosts
+            .last()
+            .filter(|_| hosts.len() >= limit as usize)
+            .map(|h| h.name.clone());
+        let at = SearchAt {
+            path: "nameservers",
+            key: "ip",
+            value: raw,
+            page,
+        };
+        let (paging, notice) = paging(&st, &ctx, at, next);
         let mut notices = ctx.notices();
         notices.extend(notice);
         ok(
