@@ -1060,12 +1060,46 @@ async fn redemption_purge_and_registry_lock(backend: Backend) {
         );
         env.clock.advance(chrono::Duration::days(5));
         r.err("/domain/gone.test", 404).await;
-        env.registry
-            .run_due(env.now())
-            .await
-            .expect("run_due");
+        env.registry.run_due(env.now()).await.expect("run_due");
         r.err("/domain/gone.test", 404).await;
         r.stop().await;
     })
     .await;
+}
+
+/// The schema is not vacuous: what RFC 9083 does not allow fails it.
+#[test]
+fn the_schema_refuses_what_rfc_9083_does_not_allow() {
+    let ok = serde_json::json!({
+        "rdapConformance": ["rdap_level_0"],
+        "objectClassName": "domain",
+        "ldhName": "example.test",
+        "status": ["server update prohibited"],
+        "events": [{"eventAction": "registration", "eventDate": "2025-03-01T12:00:00Z"}],
+        "links": [{"value": "https://r.example/domain/example.test", "rel": "self", "href": "https://r.example/domain/example.test"}]
+    });
+    assert!(schema().is_valid(&ok));
+    let bad = |patch: &dyn Fn(&mut Value)| {
+        let mut v = ok.clone();
+        patch(&mut v);
+        assert!(!schema().is_valid(&v), "accepted: {v:#}");
+    };
+    bad(&|v| {
+        v.as_object_mut().unwrap().remove("rdapConformance");
+    });
+    bad(&|v| v["authInfo"] = "secret".into());
+    bad(&|v| v["status"][0] = "serverUpdateProhibited".into());
+    bad(&|v| v["events"][0]["eventAction"] = "created".into());
+    bad(&|v| v["events"][0]["eventDate"] = "yesterday".into());
+    bad(&|v| {
+        v["links"][0].as_object_mut().unwrap().remove("value");
+    });
+    bad(&|v| v["ldhName"] = "exa_mple.test".into());
+    bad(&|v| {
+        v["entities"] = serde_json::json!([{"objectClassName": "entity", "roles": ["owner"]}])
+    });
+    bad(&|v| {
+        v["redacted"] =
+            serde_json::json!([{"name": {"type": "Registrant Name"}, "method": "removal"}])
+    });
 }

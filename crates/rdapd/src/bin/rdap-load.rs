@@ -486,7 +486,7 @@ async fn run(o: RunOpts) -> Result<(), BoxError> {
                 "max_ms": hist.max() as f64 / 1000.0,
             },
         },
-        "info": { "domains": o.domains, "mean_answer_bytes": if answered > 0 { bytes / answered } else { 0 } },
+        "info": { "domains": o.domains, "mean_answer_bytes": bytes.checked_div(answered).unwrap_or(0) },
     });
     eprintln!(
         "rdap-domain{}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
