@@ -595,6 +595,13 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
 pub fn instructions(data: &Path, info: &DemoInfo) -> String {
     let profile = data.join("epp-cli.toml");
     let cli = format!("cargo run -p epp-cli -- --profile {}", profile.display());
+    // The public view over RDAP, when it runs.
+    let rdap = info.rdap.as_ref().map_or(String::new(), |r| {
+        format!(
+            "\x20 curl --cacert {} {r}domain/example.test\n",
+            data.join("ca.crt").display()
+        )
+    });
     let mut s = format!(
         "eppd demo listening on {address} (registrar {CL_ID}, password in {pw})\n\
          \n\
@@ -604,6 +611,7 @@ pub fn instructions(data: &Path, info: &DemoInfo) -> String {
          \x20 {cli} domain create example.test --registrant {CONTACT_ID} --auth-info 2fooBAR-demo\n\
          \x20 {cli} domain info example.test\n\
          \x20 {cli} --json poll req\n\
+         {rdap}\
          \n\
          Everything is in {data} (demo.json describes it); stop with Ctrl-C, start again to reuse it.\n",
         address = info.address,
@@ -612,12 +620,6 @@ pub fn instructions(data: &Path, info: &DemoInfo) -> String {
     );
     if let Some(m) = &info.metrics {
         s.push_str(&format!("Metrics: http://{m}/metrics\n"));
-    }
-    if let Some(r) = &info.rdap {
-        s.push_str(&format!(
-            "RDAP: curl --cacert {} {r}domain/example.test\n",
-            data.join("ca.crt").display()
-        ));
     }
     s
 }
