@@ -144,6 +144,8 @@ pub struct DemoInfo {
     pub metrics: Option<String>,
     /// The zone file, once a zone generator is part of the demo.
     pub zone_file: Option<PathBuf>,
+    /// The base URL of the demo's RDAP service (crates/rdapd), when it could start.
+    pub rdap: Option<String>,
 }
 
 fn write_file(path: &Path, contents: &str, secret: bool) -> Result<(), DemoError> {
@@ -508,6 +510,33 @@ pub struct Demo {
     pub app: App,
     pub files: DemoFiles,
     pub info: DemoInfo,
+    pub rdap: Option<rdapd::Running>,
+}
+
+/// RDAP next to EPP: on the EPP address's port + 80 (7780), or a free port when EPP's is 0;
+/// the same server certificate, a read-only pool on the same database. The demo goes on
+/// without it if it cannot start (the port is taken).
+async fn start_rdap(bound: SocketAddr, db_url: &str, files: &DemoFiles) -> Option<rdapd::Running> {
+    let port = match bound.port() {
+        0 => 0,
+        p => p.checked_add(80).unwrap_or(0),
+    };
+    let listen = SocketAddr::new(bound.ip(), port);
+    match rdapd::server::start_demo(
+        listen,
+        db_url,
+        &files.server_cert,
+        &files.server_key,
+        Arc::new(SystemClock),
+    )
+    .await
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo's RDAP service did not start");
+            None
+        }
+    }
 }
 
 /// Creates or reuses everything under the data directory and binds the server.
@@ -529,6 +558,11 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
         .map(client_address)
         .unwrap_or(opts.listen);
     write_file(&files.profile, &profile_text(bound), false)?;
+    let db_url = match &opts.db {
+        Some(url) => url.clone(),
+        None => format!("sqlite:{}", absolute(&files.database)?.display()),
+    };
+    let rdap = start_rdap(bound, &db_url, &files).await;
     let info = DemoInfo {
         address: bound.to_string(),
         ca: absolute(&files.ca_cert)?,
@@ -541,6 +575,7 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
         config: absolute(&files.config)?,
         metrics: app.metrics_addr().map(|a| client_address(a).to_string()),
         zone_file: Some(absolute(&files.zone)?),
+        rdap: rdap.as_ref().and_then(|r| r.local_url()),
     };
     zonegen::write_zone_file(app.db(), &demo_apex(), &files.zone).await?;
     let json = serde_json::to_string_pretty(&info).map_err(|e| DemoError::Io {
@@ -548,13 +583,25 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
         source: std::io::Error::other(e),
     })?;
     write_file(&files.info, &format!("{json}\n"), true)?;
-    Ok(Demo { app, files, info })
+    Ok(Demo {
+        app,
+        files,
+        info,
+        rdap,
+    })
 }
 
 /// What to type next, as `eppd demo` prints it.
 pub fn instructions(data: &Path, info: &DemoInfo) -> String {
     let profile = data.join("epp-cli.toml");
     let cli = format!("cargo run -p epp-cli -- --profile {}", profile.display());
+    // The public view over RDAP, when it runs.
+    let rdap = info.rdap.as_ref().map_or(String::new(), |r| {
+        format!(
+            "\x20 curl --cacert {} {r}domain/example.test\n",
+            data.join("ca.crt").display()
+        )
+    });
     let mut s = format!(
         "eppd demo listening on {address} (registrar {CL_ID}, password in {pw})\n\
          \n\
@@ -564,6 +611,7 @@ pub fn instructions(data: &Path, info: &DemoInfo) -> String {
          \x20 {cli} domain create example.test --registrant {CONTACT_ID} --auth-info 2fooBAR-demo\n\
          \x20 {cli} domain info example.test\n\
          \x20 {cli} --json poll req\n\
+         {rdap}\
          \n\
          Everything is in {data} (demo.json describes it); stop with Ctrl-C, start again to reuse it.\n",
         address = info.address,
@@ -625,6 +673,9 @@ pub async fn run(opts: DemoOptions, shutdown: Shutdown) -> Result<(), DemoError>
     });
     let result = demo.app.run(shutdown).await;
     zone_task.abort();
+    if let Some(r) = demo.rdap {
+        r.shutdown(std::time::Duration::from_secs(2)).await;
+    }
     result?;
     Ok(())
 }

@@ -29,6 +29,7 @@ pub mod mail;
 pub mod memory;
 pub mod model;
 pub mod policy;
+pub mod public;
 pub mod registrar;
 pub mod registry;
 pub mod status;
