@@ -21,7 +21,8 @@ use epp_proto::ext::CommandExtension as X;
 use epp_proto::host::{HostAddRem, HostCommand, HostStatus as HS, HostUpdate};
 use epp_proto::{Command, Period, StatusEntry, TransferOp};
 use rdapd::client::{tls_config, Answer, Client};
-use registry_core::{Mailer, ObjectRef};
+use registry_core::ObjectRef;
+use registry_mail::Mailer;
 use rustls_pki_types::CertificateDer;
 use serde_json::Value;
 use support::core::*;
@@ -1001,7 +1002,11 @@ async fn redemption_purge_and_registry_lock(backend: Backend) {
             other => panic!("{other:?}"),
         };
         let mailer = Mailer::from_config(&env.registry.config().mail).expect("mailer");
-        let worker = Arc::clone(&env.registry).spawn_mail_worker(mailer, Duration::from_millis(50));
+        let worker = eppd::workers::spawn_mail_worker(
+            Arc::clone(&env.registry),
+            mailer,
+            Duration::from_millis(50),
+        );
         let (_, code) = sink.code_mail(id).await;
         eventually("the code to be sent", || async {
             env.registry

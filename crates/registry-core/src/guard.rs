@@ -54,6 +54,24 @@ struct Affected {
 /// Checks `change` against every registry-locked delegation it could move, and derives its
 /// journal entries. Reads through `tx` (the change's own transaction).
 pub async fn check<T: StoreTx>(tx: &mut T, change: Change) -> Result<Checked, CoreError> {
+    check_with(tx, change, true).await
+}
+
+/// [`check`] for a read-only look (would this change be refused?): the domains it reads are
+/// not locked, so it runs in a read-only transaction.
+pub async fn would_refuse<T: StoreTx>(tx: &mut T, change: Change) -> Result<bool, CoreError> {
+    match check_with(tx, change, false).await {
+        Ok(_) => Ok(false),
+        Err(CoreError::RegistryLocked { .. }) => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+async fn check_with<T: StoreTx>(
+    tx: &mut T,
+    change: Change,
+    lock_rows: bool,
+) -> Result<Checked, CoreError> {
     // Hosts the change writes, by row id (a rename keeps the id), before and after.
     let mut host_before: BTreeMap<i64, Host> = BTreeMap::new();
     let mut host_after: BTreeMap<i64, Option<Host>> = BTreeMap::new();
@@ -117,7 +135,7 @@ pub async fn check<T: StoreTx>(tx: &mut T, change: Change) -> Result<Checked, Co
             continue;
         }
         // Locked: the journal entry must agree with the row another writer may be changing.
-        let Some(d) = tx.domain_get(&name, true).await? else {
+        let Some(d) = tx.domain_get(&name, lock_rows).await? else {
             continue;
         };
         let mut after = d.clone();

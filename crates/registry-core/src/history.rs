@@ -253,7 +253,8 @@ impl ChainWalk {
 
 fn hex_32(s: &str) -> Result<[u8; 32], String> {
     let v = hex::decode(s).map_err(|e| format!("hash {s:?}: {e}"))?;
-    v.try_into().map_err(|_| format!("hash {s:?}: not 32 bytes"))
+    v.try_into()
+        .map_err(|_| format!("hash {s:?}: not 32 bytes"))
 }
 
 /// A signed statement of the chain's head: "at `at`, position `position` had hash `hash`".
@@ -301,7 +302,10 @@ impl Checkpoint {
         let pk = hex::decode(public_key_hex.trim()).map_err(|e| format!("public key: {e}"))?;
         let sig = hex::decode(&self.sig).map_err(|e| format!("signature: {e}"))?;
         UnparsedPublicKey::new(&signature::ED25519, pk)
-            .verify(Self::message(self.position, &self.hash, self.at).as_bytes(), &sig)
+            .verify(
+                Self::message(self.position, &self.hash, self.at).as_bytes(),
+                &sig,
+            )
             .map_err(|_| "the checkpoint's signature does not verify with that key".to_owned())
     }
 }
@@ -311,7 +315,10 @@ pub fn new_signing_key() -> Result<(Vec<u8>, String), String> {
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|e| format!("key generation: {e}"))?;
     let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| format!("{e}"))?;
-    Ok((pkcs8.as_ref().to_vec(), hex::encode(key.public_key().as_ref())))
+    Ok((
+        pkcs8.as_ref().to_vec(),
+        hex::encode(key.public_key().as_ref()),
+    ))
 }
 
 #[cfg(test)]
@@ -395,7 +402,10 @@ mod tests {
         let (a, b) = (swapped[1].position, swapped[2].position);
         swapped[1].position = b;
         swapped[2].position = a;
-        assert!(matches!(walk(&swapped), Err(ChainBreak::Edited { id: 3, .. })));
+        assert!(matches!(
+            walk(&swapped),
+            Err(ChainBreak::Edited { id: 3, .. })
+        ));
     }
 
     #[test]

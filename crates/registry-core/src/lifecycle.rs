@@ -133,29 +133,27 @@ impl<S: Store> Registry<S> {
         now + chrono::TimeDelta::hours(i64::from(self.cfg.purge_hold_hours.max(1)))
     }
 
-    /// The domain as it is at `now` without writing anything (for read-only commands);
-    /// `None` if it has been purged by then. A purge the delegation guard would refuse is
-    /// shown held, as the scheduler will leave it.
+    /// The domain as it is at `now` without writing anything (for read-only commands and the
+    /// public services); `None` if it has been purged by then. A purge the delegation guard
+    /// would refuse is shown held, as the scheduler will leave it (only then is the store
+    /// asked, in a read-only transaction of its own).
     pub(crate) async fn settle_view(
         &self,
-        tx: &mut S::Tx,
         mut d: Domain,
         now: Timestamp,
     ) -> Result<Option<Domain>, CoreError> {
         while let Some((at, step)) = self.next_step(&d).filter(|(t, _)| *t <= now) {
             if step == Step::Purge {
                 let who = self.system_who(at);
-                let ch = self.purge_change(tx, &who, &d, "rgp:purge").await?;
-                match crate::guard::check(tx, ch).await {
-                    Ok(_) => return Ok(None),
-                    Err(CoreError::RegistryLocked { .. }) => {
-                        if let Some(r) = d.rgp.as_mut() {
-                            r.until = self.purge_retry(now);
-                        }
-                        continue;
-                    }
-                    Err(e) => return Err(e),
+                let mut tx = self.store.begin(false).await?;
+                let ch = self.purge_change(&mut tx, &who, &d, "rgp:purge").await?;
+                if !crate::guard::would_refuse(&mut tx, ch).await? {
+                    return Ok(None);
                 }
+                if let Some(r) = d.rgp.as_mut() {
+                    r.until = self.purge_retry(now);
+                }
+                continue;
             }
             self.apply_step(&mut d, step, at)?;
         }
@@ -375,7 +373,7 @@ impl<S: Store> Registry<S> {
             .domain_get(name, false)
             .await?
             .ok_or(CoreError::NotFound("domain"))?;
-        self.settle_view(tx, d, who.now)
+        self.settle_view(d, who.now)
             .await?
             .ok_or(CoreError::NotFound("domain"))
     }

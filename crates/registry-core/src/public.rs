@@ -241,7 +241,7 @@ impl<S: Store + PublicStore> Registry<S> {
             return Ok(None);
         };
         let now = self.now();
-        let Some(d) = self.settle_view(rec.domain, now)? else {
+        let Some(d) = self.settle_view(rec.domain, now).await? else {
             return Ok(None);
         };
         let mut nameservers = rec
@@ -341,7 +341,7 @@ impl<S: Store + PublicStore> Registry<S> {
         let now = self.now();
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            if let Some(d) = self.settle_view(r.domain, now)? {
+            if let Some(d) = self.settle_view(r.domain, now).await? {
                 out.push(self.domain_view(d, None, r.last_changed, now)?);
             }
         }
@@ -395,7 +395,7 @@ impl<S: Store + PublicStore> Registry<S> {
         }
         Ok(DomainView {
             roid: self.roid('D', d.id),
-            rgp: Self::rgp_statuses(&d, now),
+            rgp: crate::domain::rgp_statuses(&d, now),
             lock: d.registry_lock.as_ref().map(LockView::from),
             name: d.name,
             cl_id: d.cl_id,
