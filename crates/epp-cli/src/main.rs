@@ -30,7 +30,7 @@ async fn one(args: &Cli, mode: Mode, show: Show) -> Result<u8, Failure> {
     let mut session = match run::open(&target, new_pw).await {
         Ok((s, login)) => {
             if mode == Mode::Xml {
-                run::say(&masked(&s, show));
+                run::say(&run::frames(&s, show));
             }
             if request.is_none() {
                 run::say(&match mode {
@@ -64,16 +64,6 @@ async fn one(args: &Cli, mode: Mode, show: Show) -> Result<u8, Failure> {
     // Logging out is courtesy; a failure here does not change the command's outcome.
     session.close().await;
     Ok(status)
-}
-
-/// The login frames for `--xml`, passwords hidden unless `--show-secrets`.
-fn masked(s: &epp_client::Session, show: Show) -> String {
-    let text = format!("{}\n{}", s.last_request(), s.last_response());
-    if show.secrets {
-        text
-    } else {
-        epp_cli::render::mask_passwords(&text)
-    }
 }
 
 fn main() -> ExitCode {

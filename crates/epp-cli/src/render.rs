@@ -129,17 +129,18 @@ fn result_lines(r: &Response, out: &mut String) {
         let code = res.code.code();
         let style = if res.code.is_success() { OK } else { FAIL };
         let _ = writeln!(out, "{} {}", paint(style, &code.to_string()), res.msg);
+        // The offending elements, indented under their result.
         for v in &res.values {
-            let _ = writeln!(out, "  {}  {} = {}", paint(KEY, "value"), v.name, v.text);
+            let _ = writeln!(out, "  {}   {} = {}", paint(KEY, "value"), v.name, v.text);
         }
         for v in &res.ext_values {
             let _ = writeln!(
                 out,
-                "  {}  {} ({} = {})",
+                "  {}  {} = {}: {}",
                 paint(KEY, "reason"),
-                v.reason,
                 v.value.name,
-                v.value.text
+                v.value.text,
+                v.reason
             );
         }
     }
@@ -242,7 +243,7 @@ fn domain_info(d: &DomainInfoData, exts: &[ResponseExtension], show: Show) -> Bl
             sec_dns(&mut b, i);
         }
     }
-    b.list("host", d.hosts.iter().map(|h| h.to_string()).collect());
+    b.each("host", d.hosts.iter().map(|h| h.to_string()).collect());
     b.row("clID", d.cl_id.to_string());
     b.opt("crID", d.cr_id.as_ref().map(|v| v.to_string()));
     b.opt("crDate", d.cr_date.as_ref().map(time));
@@ -290,20 +291,17 @@ fn contact_info(c: &ContactInfoData, show: Show) -> Block {
         let t = p.info_type.as_str();
         b.row(&format!("name ({t})"), p.name.clone());
         b.opt(&format!("org ({t})"), p.org.clone());
+        // Streets, the city, "sp pc", the country code.
         let mut addr: Vec<String> = p.addr.street.clone();
-        addr.push(
-            [
-                Some(&p.addr.pc),
-                Some(&Some(p.addr.city.clone())),
-                Some(&p.addr.sp),
-            ]
+        addr.push(p.addr.city.clone());
+        let region: Vec<&str> = [&p.addr.sp, &p.addr.pc]
             .into_iter()
             .flatten()
-            .flatten()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" "),
-        );
+            .map(String::as_str)
+            .collect();
+        if !region.is_empty() {
+            addr.push(region.join(" "));
+        }
         addr.push(p.addr.cc.clone());
         b.row(&format!("addr ({t})"), addr.join(", "));
     }

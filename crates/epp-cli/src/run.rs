@@ -284,12 +284,23 @@ pub async fn execute(session: &mut Session, req: &Request) -> Result<Answer, Cli
 /// The answer in the chosen form (no trailing newline).
 pub fn format(answer: &Answer, session: &Session, mode: Mode, show: Show) -> String {
     match (mode, answer) {
-        (Mode::Xml, _) => format!("{}\n{}", session.last_request(), session.last_response()),
+        (Mode::Xml, _) => frames(session, show),
         (Mode::Json, Answer::Response(r)) => pretty(&json::response(r, show)),
         (Mode::Json, Answer::Greeting(g)) => pretty(&json::greeting(g)),
         (Mode::Text, Answer::Response(r)) => render::response(r, show),
         (Mode::Text, Answer::Greeting(g)) => render::greeting(g),
         (_, Answer::Other(text)) => text.clone(),
+    }
+}
+
+/// The last frames sent and received, passwords (`pw`, `newPW`, authInfo) masked unless
+/// `--show-secrets`.
+pub fn frames(session: &Session, show: Show) -> String {
+    let text = format!("{}\n{}", session.last_request(), session.last_response());
+    if show.secrets {
+        text
+    } else {
+        render::mask_passwords(&text)
     }
 }
 

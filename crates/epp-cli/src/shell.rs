@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use clap::CommandFactory as _;
 use epp_proto::domain::NameServers;
 use epp_proto::ResponseData;
-use rustyline::completion::Completer;
+use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
@@ -283,19 +283,29 @@ impl Seen {
 }
 
 impl Completer for ShellHelper {
-    type Candidate = String;
+    type Candidate = Pair;
 
     fn complete(
         &self,
         line: &str,
         pos: usize,
         _ctx: &Context<'_>,
-    ) -> rustyline::Result<(usize, Vec<String>)> {
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let head = &line[..pos];
         let start = head.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let before: Vec<&str> = head[..start].split_whitespace().collect();
         let word = &head[start..];
-        Ok((start, self.candidates(&before, word)))
+        // A trailing space, as a shell does, so that a unique completion is ready for the
+        // next word.
+        let pairs = self
+            .candidates(&before, word)
+            .into_iter()
+            .map(|c| Pair {
+                replacement: format!("{c} "),
+                display: c,
+            })
+            .collect();
+        Ok((start, pairs))
     }
 }
 
@@ -351,9 +361,6 @@ pub fn run(
         if text.is_empty() {
             continue;
         }
-        if !text.contains("--auth-info") {
-            let _ = editor.add_history_entry(text);
-        }
         match text {
             "quit" | "exit" | "logout" => break,
             "help" | "?" => {
@@ -361,6 +368,10 @@ pub fn run(
                 continue;
             }
             _ => {}
+        }
+        // An authInfo is a transfer password: not for a file that outlives the session.
+        if !text.contains("--auth-info") {
+            let _ = editor.add_history_entry(text);
         }
         let parsed = match Line::parse(text) {
             Ok(Some(l)) => l,
