@@ -83,7 +83,7 @@ pub struct ConnArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
-    /// Send <hello> and show the greeting (no login).
+    /// Send a hello and show the greeting (no login).
     Hello,
     /// Domain commands (RFC 5731).
     #[command(subcommand)]
