@@ -220,9 +220,9 @@ fn bar(total: u64, hidden: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}  {msg}")
-    {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} lines  {elapsed} elapsed, eta {eta}  {msg}",
+    ) {
         pb.set_style(style);
     }
     pb
