@@ -22,6 +22,12 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(out)))
 }
 
+/// Whether the text output has a `key  value` row (keys are padded to the block's width).
+fn has_row(text: &str, key: &str, value: &str) -> bool {
+    text.lines()
+        .any(|l| l.split_whitespace().collect::<Vec<_>>() == [key, value])
+}
+
 fn scrape(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect to metrics");
     s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").expect("send");
@@ -57,7 +63,7 @@ fn quick_start_as_the_readme_says() {
     // The banner shows the exact command to try.
     let profile = dir.join("epp-cli.toml");
     let expected = format!(
-        "cargo run -p epp-cli -- --profile {} domain check example.test",
+        "cargo run --release -p epp-cli -- --profile {} domain check example.test",
         profile.display()
     );
     assert!(demo.banner.contains(&expected), "{}", demo.banner);
@@ -65,8 +71,9 @@ fn quick_start_as_the_readme_says() {
     // The README's commands.
     let out = cli(&demo, &["domain", "check", "example.test"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
+    // A table: name, avail, reason.
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("available: true"),
+        has_row(&String::from_utf8_lossy(&out.stdout), "example.test", "yes"),
         "{}",
         text(&out)
     );
@@ -86,12 +93,12 @@ fn quick_start_as_the_readme_says() {
     let out = cli(&demo, &["domain", "info", "example.test"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(shown.contains("registrant: demo-contact"), "{shown}");
-    assert!(shown.contains("cl_id: demo"), "{shown}");
+    assert!(has_row(&shown, "registrant", "demo-contact"), "{shown}");
+    assert!(has_row(&shown, "clID", "demo"), "{shown}");
 
     let out = cli(&demo, &["--json", "poll", "req"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(json(&out)["results"][0]["code"], 1300);
+    assert_eq!(json(&out)["result"][0]["code"], 1300);
 
     // A delegation reaches the demo's zone file (rewritten every two seconds).
     let out = cli(&demo, &["host", "create", "ns1.example.net"]);
@@ -128,7 +135,7 @@ fn quick_start_as_the_readme_says() {
     again.extend_from_slice(&create);
     let out = cli(&demo, &again);
     assert_eq!(code(&out), 1, "{}", text(&out));
-    assert_eq!(json(&out)["results"][0]["code"], 2302);
+    assert_eq!(json(&out)["result"][0]["code"], 2302);
 
     // 3: login refused (wrong password).
     let bad_pw = tmp.path().join("wrong-password");
@@ -199,7 +206,7 @@ fn quick_start_as_the_readme_says() {
     assert_eq!(demo.field("password"), password);
     let out = cli(&demo, &["--json", "domain", "info", "example.test"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(json(&out)["results"][0]["code"], 1000);
+    assert_eq!(json(&out)["result"][0]["code"], 1000);
 
     // The metrics listener counts what happened.
     let metrics = scrape(&demo.field("metrics"));

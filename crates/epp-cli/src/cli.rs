@@ -37,9 +37,12 @@ pub struct Cli {
     /// Print the request and response XML frames.
     #[arg(long, global = true)]
     pub xml: bool,
-    /// Print the response as JSON (for scripts).
+    /// Print the response as JSON (for scripts; the schema: `epp-cli schema`).
     #[arg(long, global = true, conflicts_with = "xml")]
     pub json: bool,
+    /// Also print authInfo passwords (hidden by default, in text and JSON).
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
     #[command(subcommand)]
     pub command: CliCommand,
 }
@@ -80,7 +83,7 @@ pub struct ConnArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CliCommand {
-    /// Send <hello> and show the greeting (no login).
+    /// Send a hello and show the greeting (no login).
     Hello,
     /// Domain commands (RFC 5731).
     #[command(subcommand)]
@@ -98,8 +101,83 @@ pub enum CliCommand {
     Raw { file: PathBuf },
     /// Change the password: log in with the current one and set NEW (read from $EPP_NEW_PASSWORD or a prompt).
     Passwd,
-    /// An interactive session: one login, many commands.
+    /// An interactive session: one login, many commands, with line editing, history and
+    /// completion.
     Shell,
+    /// Run the commands of FILE (one per line, as on the command line; `-` reads standard
+    /// input) over one session, or over several in parallel.
+    Batch(BatchArgs),
+    /// Print the JSON schema of `--json` output.
+    Schema,
+}
+
+/// What to do after a line failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Send no further line (lines already sent in other sessions finish).
+    Stop,
+    /// Go on with the next line.
+    Continue,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct BatchArgs {
+    /// File of commands, one per line (`#` starts a comment); `-` for standard input.
+    pub file: String,
+    /// Sessions to run the lines over; with more than one, lines run in any order.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sessions: u16,
+    /// After a failed line: stop sending, or continue with the next line.
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_error: OnError,
+    /// Print every line's answer, not only the failures' (text output).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// No progress bar (it is only ever drawn on a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// One line of a batch file or of the shell: a subcommand without connection options.
+#[derive(Debug, Parser)]
+#[command(name = "epp-cli", no_binary_name = true, disable_version_flag = true)]
+pub struct Line {
+    #[command(subcommand)]
+    pub command: CliCommand,
+}
+
+impl Line {
+    /// Splits a line as a POSIX shell would and parses it; `Ok(None)` for a blank line or a
+    /// comment. A leading `epp-cli` is allowed, so lines can be pasted from a terminal.
+    pub fn parse(text: &str) -> Result<Option<Line>, ArgError> {
+        let t = text.trim();
+        if t.is_empty() || t.starts_with('#') {
+            return Ok(None);
+        }
+        let mut words = shlex::split(t).ok_or_else(|| ArgError("unbalanced quotes".into()))?;
+        if words.first().is_some_and(|w| w == "epp-cli") {
+            words.remove(0);
+        }
+        let line = Line::try_parse_from(words).map_err(|e| {
+            // clap's message without its usage trailer: one line per batch error.
+            let text = e.to_string();
+            ArgError(
+                text.lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+                    .to_owned(),
+            )
+        })?;
+        match line.command {
+            CliCommand::Shell | CliCommand::Batch(_) | CliCommand::Passwd | CliCommand::Schema => {
+                Err(ArgError(
+                    "shell, batch, passwd and schema cannot be run from a line".into(),
+                ))
+            }
+            _ => Ok(Some(line)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -441,9 +519,12 @@ fn hosts_of(names: &[String]) -> Result<Option<NameServers>, ArgError> {
 pub fn build(cmd: &CliCommand) -> Result<(Command, Vec<CommandExtension>), ArgError> {
     let none = Vec::new;
     Ok(match cmd {
-        CliCommand::Hello | CliCommand::Raw { .. } | CliCommand::Shell | CliCommand::Passwd => {
-            return Err(ArgError("not an object command".into()))
-        }
+        CliCommand::Hello
+        | CliCommand::Raw { .. }
+        | CliCommand::Shell
+        | CliCommand::Passwd
+        | CliCommand::Batch(_)
+        | CliCommand::Schema => return Err(ArgError("not an object command".into())),
         CliCommand::Poll(PollCmd::Req) => (Command::Poll(Poll::Request), none()),
         CliCommand::Poll(PollCmd::Ack { id }) => (
             Command::Poll(Poll::Acknowledge(MsgId::new(id).map_err(|e| bad(id, e))?)),

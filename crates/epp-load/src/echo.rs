@@ -21,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
+use epp_client::ClientError;
+
 use crate::conn::{client_config_der, server_config_der, ConnError, FrameConn};
 use crate::frames::{Frames, Names};
 use crate::run::{Driver, Worker};
@@ -369,7 +371,7 @@ pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     let pki = Pki::generate(run.key_alg).map_err(ConnError::Settings)?;
     let (server, child) = if run.server_process {
         let child =
-            ChildEcho::start(&pki, run.reply_bytes).map_err(|reason| ConnError::Connect {
+            ChildEcho::start(&pki, run.reply_bytes).map_err(|reason| ClientError::Connect {
                 server: "127.0.0.1:0".into(),
                 reason,
             })?;
@@ -377,7 +379,7 @@ pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     } else {
         let server = EchoServer::start(pki.server_config()?, run.reply_bytes)
             .await
-            .map_err(|e| ConnError::Connect {
+            .map_err(|e| ClientError::Connect {
                 server: "127.0.0.1:0".into(),
                 reason: e.to_string(),
             })?;
@@ -394,7 +396,7 @@ pub async fn run_echo(run: EchoRun) -> Result<Report, ConnError> {
     let addr = server_addr.to_string();
     let mut workers = Vec::new();
     for _ in 0..run.sessions {
-        let conn = FrameConn::connect(
+        let conn = crate::conn::connect(
             &addr,
             "localhost",
             Arc::clone(&client),

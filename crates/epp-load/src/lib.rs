@@ -1,7 +1,8 @@
 //! `epp-load`: drives a running EPP server over real TLS and measures it.
 //!
 //! This crate owns the load generator and its baselines; it speaks EPP only through
-//! `epp-wire` (every frame it sends is encoded there once, then filled in per request).
+//! `epp-wire` (every frame it sends is encoded there once, then filled in per request) and
+//! `epp-client` (TLS, frames, the result-code scan).
 //!
 //! - [`schedule`]: the open-loop scheduler (fixed send times, latency from the scheduled
 //!   time, so a slow server cannot hide its queueing: no coordinated omission).
@@ -9,7 +10,7 @@
 //!   hard maximum time.
 //! - [`stats`]: hdrhistogram latencies and answers by EPP result code, per operation; the
 //!   report (text or `--json`) and the one-line progress on stderr.
-//! - [`conn`]: TLS with client certificates, `--demo DIR` settings, the lean frame loop.
+//! - [`conn`]: `--demo DIR` settings and logged-in sessions over `epp-client` connections.
 //! - [`frames`]: the frames, made with `epp_wire::encode` and split into templates.
 //! - [`scenario`]: hello, check, info, create, update, mixed, login storm, idle sessions.
 //! - [`echo`]: the in-process TLS echo baseline; [`db`]: the raw insert baseline.

@@ -262,7 +262,8 @@ async fn expect_ok(
 ) -> Result<(), ScenarioError> {
     let answer = tokio::time::timeout(timeout, conn.exchange(frame))
         .await
-        .map_err(|_| ConnError::Timeout(timeout))??;
+        .map_err(|_| ConnError::timeout(timeout))?
+        .map_err(ConnError::from)?;
     match result_code(answer) {
         // 2302: left by an earlier run with the same id; good enough.
         Some(1000 | 2302) => Ok(()),

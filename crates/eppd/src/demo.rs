@@ -594,7 +594,10 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
 /// What to type next, as `eppd demo` prints it.
 pub fn instructions(data: &Path, info: &DemoInfo) -> String {
     let profile = data.join("epp-cli.toml");
-    let cli = format!("cargo run -p epp-cli -- --profile {}", profile.display());
+    let cli = format!(
+        "cargo run --release -p epp-cli -- --profile {}",
+        profile.display()
+    );
     // The public view over RDAP, when it runs.
     let rdap = info.rdap.as_ref().map_or(String::new(), |r| {
         format!(
