@@ -41,6 +41,7 @@ pub struct App {
     config: Config,
     db: Db,
     registry: Arc<Registry<SqlStore>>,
+    clock: Arc<dyn Clock>,
     mailer: Mailer,
     server: Server,
     metrics: Arc<Metrics>,
@@ -119,7 +120,7 @@ impl App {
             config.clone(),
             db.clone(),
             Arc::new(CoreHandler::new(Arc::clone(&registry))),
-            clock,
+            Arc::clone(&clock),
             Arc::clone(&metrics),
         )
         .await?;
@@ -127,6 +128,7 @@ impl App {
             config,
             db,
             registry,
+            clock,
             mailer,
             server,
             metrics,
@@ -165,6 +167,7 @@ impl App {
             config,
             db,
             registry,
+            clock,
             mailer,
             server,
             metrics,
@@ -184,6 +187,12 @@ impl App {
                 config.certificates.clone(),
             ),
         ];
+        tasks.extend(crate::history::spawn(
+            db.clone(),
+            clock,
+            Arc::clone(&metrics),
+            config.history.clone(),
+        ));
         if let Some(l) = metrics_listener {
             if let Ok(addr) = l.local_addr() {
                 info!(%addr, "serving metrics at /metrics");

@@ -52,6 +52,9 @@ pub struct Config {
     pub metrics: Option<MetricsConfig>,
     #[serde(default)]
     pub log: LogConfig,
+    /// The history chain's sequencer and signed checkpoints (`crate::history`).
+    #[serde(default)]
+    pub history: crate::history::HistoryConfig,
 }
 
 impl Config {
@@ -71,6 +74,9 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if let Some(p) = self.history.problems().first() {
+            return bad(p);
+        }
         if self.server.listen.is_empty() {
             return bad("server.listen needs at least one address");
         }
@@ -480,6 +486,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn history_checkpoint_needs_key_and_file() {
+        let base = include_str!("../eppd.example.toml");
+        let with = |extra: &str| base.replace("checkpoint_interval_ms = 3600000", extra);
+        let e = Config::from_toml(&with("checkpoint_key = \"/k\"")).unwrap_err();
+        assert!(e.to_string().contains("checkpoint_file"), "{e}");
+        let e = Config::from_toml(&with("checkpoint_file = \"/f\"")).unwrap_err();
+        assert!(e.to_string().contains("checkpoint_key"), "{e}");
+        let c = Config::from_toml(&with("checkpoint_key = \"/k\"\ncheckpoint_file = \"/f\""))
+            .expect("both");
+        assert_eq!(c.history.checkpoint_file.as_deref(), Some(Path::new("/f")));
+    }
+
+    #[test]
     fn example_config_parses() {
         let text = include_str!("../eppd.example.toml");
         let c = Config::from_toml(text).expect("example config");
@@ -490,6 +509,7 @@ mod tests {
         assert_eq!(c.scheduler.interval_ms, 60_000);
         assert_eq!(c.scheduler.mail_interval(), Duration::from_secs(5));
         assert_eq!(c.certificates.expiry_warning_days, 30);
+        assert_eq!(c.history, crate::history::HistoryConfig::default());
         assert_eq!(
             c.metrics.map(|m| m.listen),
             Some(SocketAddr::from(([127, 0, 0, 1], 9700)))

@@ -18,6 +18,7 @@ pub mod core_handler;
 pub mod demo;
 pub mod error;
 pub mod handler;
+pub mod history;
 pub mod live;
 pub mod logging;
 pub mod metrics;
