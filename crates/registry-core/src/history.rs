@@ -58,25 +58,69 @@ fn time(t: Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// An `object_history` row's content, borrowed (the verifier hashes rows as read, without
+/// copying them).
+#[derive(Debug, Clone, Copy)]
+pub struct ObjectRowRef<'a> {
+    pub id: i64,
+    pub object_type: &'a str,
+    pub object_key: &'a str,
+    pub roid: &'a str,
+    pub op: &'a str,
+    pub cl_id: &'a str,
+    pub source_ip: Option<&'a str>,
+    pub cert_fingerprint: Option<&'a str>,
+    pub cl_trid: Option<&'a str>,
+    pub sv_trid: &'a str,
+    pub at: Timestamp,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+}
+
+impl<'a> From<&'a HistoryEntry> for ObjectRowRef<'a> {
+    fn from(e: &'a HistoryEntry) -> Self {
+        ObjectRowRef {
+            id: e.id,
+            object_type: &e.object_type,
+            object_key: &e.object_key,
+            roid: &e.roid,
+            op: &e.op,
+            cl_id: &e.cl_id,
+            source_ip: e.source_ip.as_deref(),
+            cert_fingerprint: e.cert_fingerprint.as_deref(),
+            cl_trid: e.cl_trid.as_deref(),
+            sv_trid: &e.sv_trid,
+            at: e.at,
+            before: e.before.as_deref(),
+            after: e.after.as_deref(),
+        }
+    }
+}
+
 /// The content hash of an `object_history` row.
 pub fn object_row_hash(e: &HistoryEntry) -> [u8; 32] {
+    object_row_ref_hash(&ObjectRowRef::from(e))
+}
+
+/// The content hash of an `object_history` row given by reference.
+pub fn object_row_ref_hash(e: &ObjectRowRef<'_>) -> [u8; 32] {
     let at = time(e.at);
     row_hash(
         ChainedTable::Object,
         e.id,
         &[
-            Some(e.object_type.as_str()),
-            Some(e.object_key.as_str()),
-            Some(e.roid.as_str()),
-            Some(e.op.as_str()),
-            Some(e.cl_id.as_str()),
-            e.source_ip.as_deref(),
-            e.cert_fingerprint.as_deref(),
-            e.cl_trid.as_deref(),
-            Some(e.sv_trid.as_str()),
+            Some(e.object_type),
+            Some(e.object_key),
+            Some(e.roid),
+            Some(e.op),
+            Some(e.cl_id),
+            e.source_ip,
+            e.cert_fingerprint,
+            e.cl_trid,
+            Some(e.sv_trid),
             Some(at.as_str()),
-            e.before.as_deref(),
-            e.after.as_deref(),
+            e.before,
+            e.after,
         ],
     )
 }

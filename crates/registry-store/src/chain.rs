@@ -9,7 +9,9 @@
 //! chained later, at a later position: positions follow the sequencer, not the ids.
 
 use epp_proto::Timestamp;
-use registry_core::history::{self, ChainBreak, ChainWalk, ChainedRow, ChainedTable, Checkpoint};
+use registry_core::history::{
+    self, ChainBreak, ChainWalk, ChainedRow, ChainedTable, Checkpoint, ObjectRowRef,
+};
 use registry_core::model::HistoryEntry;
 use registry_core::store::{StoreError, StoreResult};
 use sqlx::Row;
@@ -18,7 +20,7 @@ use crate::db::Db;
 use crate::objects::map_err;
 
 /// Arbitrary constant naming the chain's advisory lock.
-const CHAIN_LOCK: i64 = 0x4869_7374_436861_i64;
+const CHAIN_LOCK: i64 = 0x0048_6973_7443_6861_i64;
 
 const COLUMNS: &str = "id, object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, \
                        cl_trid, sv_trid, at, before_state, after_state, chain_seq, chain_hash";
@@ -77,7 +79,7 @@ macro_rules! entry_of {
 }
 
 macro_rules! backend {
-    ($m:ident, $db:ty, $pg:literal) => {
+    ($m:ident, $db:ty, $pg:literal, $set_links:ident) => {
         mod $m {
             use super::*;
             type Conn = <$db as sqlx::Database>::Connection;
@@ -105,7 +107,21 @@ macro_rules! backend {
                 limit: u32,
                 late_before: Timestamp,
             ) -> StoreResult<SequenceReport> {
-                let mut tx = sqlx::Connection::begin(&mut *c).await.map_err(map_err)?;
+                // SQLite: take the write lock up front (a read that later upgrades would fail
+                // with SQLITE_BUSY instead of waiting); PostgreSQL: one sequencer at a time.
+                // Dropped unfinished, the transaction rolls back.
+                let begin = if $pg { "BEGIN" } else { "BEGIN IMMEDIATE" };
+                let mut tx = sqlx::Connection::begin_with(&mut *c, begin).await.map_err(map_err)?;
+                let r = pass(&mut tx, limit, late_before).await?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(r)
+            }
+
+            async fn pass(
+                tx: &mut Conn,
+                limit: u32,
+                late_before: Timestamp,
+            ) -> StoreResult<SequenceReport> {
                 if $pg {
                     sqlx::query("SELECT pg_advisory_xact_lock($1)")
                         .bind(CHAIN_LOCK)
@@ -113,7 +129,7 @@ macro_rules! backend {
                         .await
                         .map_err(map_err)?;
                 }
-                let (mut pos, mut prev) = head(&mut tx).await?;
+                let (mut pos, mut prev) = head(&mut *tx).await?;
                 let rows = sqlx::query(&format!(
                     "SELECT {COLUMNS} FROM object_history WHERE chain_seq IS NULL ORDER BY id LIMIT $1"
                 ))
@@ -122,54 +138,68 @@ macro_rules! backend {
                 .await
                 .map_err(map_err)?;
                 let mut report = SequenceReport::default();
+                let mut links = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let e = entry_of!(r);
                     pos += 1;
                     prev = history::chain_hash(&prev, &history::object_row_hash(&e));
-                    let n = sqlx::query(
-                        "UPDATE object_history SET chain_seq = $1, chain_hash = $2 \
-                         WHERE id = $3 AND chain_seq IS NULL",
-                    )
-                    .bind(pos)
-                    .bind(hex::encode(prev))
-                    .bind(e.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                    if n != 1 {
-                        return Err(StoreError::Conflict("history row chained twice".into()));
-                    }
+                    links.push((e.id, pos, hex::encode(prev)));
                     if e.at < late_before {
                         report.late.push(e.id);
                     }
-                    report.chained += 1;
                 }
-                tx.commit().await.map_err(map_err)?;
+                let n = super::$set_links(&mut *tx, &links).await?;
+                if n != links.len() as u64 {
+                    return Err(StoreError::Conflict("history row chained twice".into()));
+                }
+                report.chained = n;
                 report.head = (pos, prev);
                 Ok(report)
             }
 
-            /// Chained rows with a position above `after`, in position order.
-            pub async fn page(c: &mut Conn, after: i64, limit: u32) -> StoreResult<Vec<ChainedRow>> {
-                let rows = sqlx::query(&format!(
+            /// Chained rows with a position above `after`, in position order, as read.
+            pub async fn page(
+                c: &mut Conn,
+                after: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<<$db as sqlx::Database>::Row>> {
+                sqlx::query(&format!(
                     "SELECT {COLUMNS} FROM object_history WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
                 ))
                 .bind(after)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *c)
                 .await
-                .map_err(map_err)?;
+                .map_err(map_err)
+            }
+
+            /// Hashes rows as read (by column position, borrowing their text).
+            pub fn hashed(rows: &[<$db as sqlx::Database>::Row]) -> StoreResult<Vec<ChainedRow>> {
                 rows.iter()
                     .map(|r| {
-                        let e = entry_of!(r);
-                        let h: Option<String> = r.try_get("chain_hash").map_err(map_err)?;
+                        let g = |i: usize| -> StoreResult<&str> { r.try_get(i).map_err(map_err) };
+                        let o = |i: usize| -> StoreResult<Option<&str>> { r.try_get(i).map_err(map_err) };
+                        let e = ObjectRowRef {
+                            id: r.try_get(0).map_err(map_err)?,
+                            object_type: g(1)?,
+                            object_key: g(2)?,
+                            roid: g(3)?,
+                            op: g(4)?,
+                            cl_id: g(5)?,
+                            source_ip: o(6)?,
+                            cert_fingerprint: o(7)?,
+                            cl_trid: o(8)?,
+                            sv_trid: g(9)?,
+                            at: r.try_get(10).map_err(map_err)?,
+                            before: o(11)?,
+                            after: o(12)?,
+                        };
                         Ok(ChainedRow {
                             table: ChainedTable::Object,
                             id: e.id,
-                            position: r.try_get("chain_seq").map_err(map_err)?,
-                            content_hash: history::object_row_hash(&e),
-                            stored_chain_hash: hash_of(h.as_deref())?,
+                            position: r.try_get(13).map_err(map_err)?,
+                            content_hash: history::object_row_ref_hash(&e),
+                            stored_chain_hash: hash_of(o(14)?)?,
                         })
                     })
                     .collect()
@@ -186,8 +216,48 @@ macro_rules! backend {
     };
 }
 
-backend!(sq, sqlx::Sqlite, false);
-backend!(pg, sqlx::Postgres, true);
+backend!(sq, sqlx::Sqlite, false, set_links_sqlite);
+backend!(pg, sqlx::Postgres, true, set_links_pg);
+
+/// (row id, position, chain hash) for each newly chained row; returns the rows updated.
+type Links = [(i64, i64, String)];
+
+/// SQLite: one UPDATE per row, in the sequencer's transaction (a local call each).
+async fn set_links_sqlite(c: &mut sqlx::SqliteConnection, links: &Links) -> StoreResult<u64> {
+    let mut n = 0;
+    for (id, seq, hash) in links {
+        n += sqlx::query(
+            "UPDATE object_history SET chain_seq = $1, chain_hash = $2 WHERE id = $3 AND chain_seq IS NULL",
+        )
+        .bind(seq)
+        .bind(hash)
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+    }
+    Ok(n)
+}
+
+/// PostgreSQL: one UPDATE for the whole pass (arrays), one round trip.
+async fn set_links_pg(c: &mut sqlx::PgConnection, links: &Links) -> StoreResult<u64> {
+    let ids: Vec<i64> = links.iter().map(|l| l.0).collect();
+    let seqs: Vec<i64> = links.iter().map(|l| l.1).collect();
+    let hashes: Vec<String> = links.iter().map(|l| l.2.clone()).collect();
+    Ok(sqlx::query(
+        "UPDATE object_history AS h SET chain_seq = v.seq, chain_hash = v.hash \
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::text[]) AS v(id, seq, hash) \
+         WHERE h.id = v.id AND h.chain_seq IS NULL",
+    )
+    .bind(ids)
+    .bind(seqs)
+    .bind(hashes)
+    .execute(&mut *c)
+    .await
+    .map_err(map_err)?
+    .rows_affected())
+}
 
 macro_rules! on_db {
     ($db:expr, $f:ident ( $($a:expr),* )) => {
@@ -222,20 +292,56 @@ pub async fn verify(db: &Db, checkpoint: Option<&Checkpoint>) -> StoreResult<Ver
     if let Some(c) = checkpoint {
         walk = walk.with_checkpoint(c).map_err(StoreError::Backend)?;
     }
+    // Reading the next page and hashing this one overlap (the hashing runs on a blocking
+    // thread): the walk is bound by whichever is slower, not by their sum.
     let mut after = 0;
     let mut problem = None;
-    'pages: loop {
-        let page = on_db!(db, page(after, PAGE))?;
-        let n = page.len();
-        for r in &page {
-            if let Err(b) = walk.push(r) {
-                problem = Some(b);
-                break 'pages;
+    let mut pending: Option<tokio::task::JoinHandle<StoreResult<Vec<ChainedRow>>>> = None;
+    loop {
+        let (next, n, last_pos) = match db {
+            Db::Sqlite(p) => {
+                let mut c = p.acquire().await.map_err(map_err)?;
+                let rows = sq::page(&mut c, after, PAGE).await?;
+                let (n, pos) = (rows.len(), rows.last().map(|r| r.try_get::<i64, _>(13)));
+                (
+                    tokio::task::spawn_blocking(move || sq::hashed(&rows)),
+                    n,
+                    pos,
+                )
             }
-            after = r.position;
+            Db::Postgres(p) => {
+                let mut c = p.acquire().await.map_err(map_err)?;
+                let rows = pg::page(&mut c, after, PAGE).await?;
+                let (n, pos) = (rows.len(), rows.last().map(|r| r.try_get::<i64, _>(13)));
+                (
+                    tokio::task::spawn_blocking(move || pg::hashed(&rows)),
+                    n,
+                    pos,
+                )
+            }
+        };
+        if let Some(pos) = last_pos {
+            after = pos.map_err(map_err)?;
+        }
+        if let Some(prev) = pending.replace(next) {
+            let rows = prev
+                .await
+                .map_err(|e| StoreError::Backend(format!("hashing: {e}")))??;
+            if let Some(b) = rows.iter().find_map(|r| walk.push(r).err()) {
+                problem = Some(b);
+                break;
+            }
         }
         if n < PAGE as usize {
             break;
+        }
+    }
+    if problem.is_none() {
+        if let Some(p) = pending.take() {
+            let rows = p
+                .await
+                .map_err(|e| StoreError::Backend(format!("hashing: {e}")))??;
+            problem = rows.iter().find_map(|r| walk.push(r).err());
         }
     }
     if problem.is_none() {
