@@ -43,6 +43,9 @@ pub enum Cmd {
     Create(EppArgs),
     /// `domain:update` moving setup domains between two name servers.
     Update(EppArgs),
+    /// `host:update` moving the glue of setup domains' in-bailiwick name servers between two
+    /// addresses (each host is in use, so the delegation guard looks at every one).
+    HostUpdate(EppArgs),
     /// Registrar-like mix: 80% check, 10% info, 5% create, 5% update.
     Mixed(EppArgs),
     /// Hello in established sessions while `--storm-rate` new connections log in per second;
@@ -382,6 +385,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
         Cmd::Info(a) => (epp(&a, Scenario::Info, None).await?, a.run.json),
         Cmd::Create(a) => (epp(&a, Scenario::Create, None).await?, a.run.json),
         Cmd::Update(a) => (epp(&a, Scenario::Update, None).await?, a.run.json),
+        Cmd::HostUpdate(a) => (epp(&a, Scenario::HostUpdate, None).await?, a.run.json),
         Cmd::Mixed(a) => (epp(&a, Scenario::Mixed, None).await?, a.run.json),
         Cmd::Storm(s) => {
             if !(s.storm_rate.is_finite() && s.storm_rate > 0.0 && s.storm_rate <= 100_000.0) {

@@ -10,7 +10,7 @@ use epp_proto::domain::{
     ContactType, DomainAddRem, DomainCommand, DomainContact, DomainCreate, DomainInfo,
     DomainUpdate, HostsFilter, NameServers,
 };
-use epp_proto::host::{HostCommand, HostCreate};
+use epp_proto::host::{HostAddRem, HostCommand, HostCreate, HostUpdate};
 use epp_proto::session::Login;
 use epp_proto::{
     AuthInfo, ClTrid, ClientId, Command, CommandFrame, ContactId, DomainName, Frame, HostName,
@@ -83,6 +83,12 @@ impl Names {
     /// The two name servers the update scenario moves domains between (external hosts).
     pub fn ns(&self, which: usize) -> String {
         format!("ns{}.load-{}.example.net", which % 2 + 1, self.run)
+    }
+
+    /// The in-bailiwick name server of setup domain `i` that host:update moves between two
+    /// addresses (its glue is in the zone).
+    pub fn glue_host(&self, i: u64) -> String {
+        format!("ns.{}", self.setup_domain(i))
     }
 
     pub fn cl_trid(&self, n: u64) -> String {
@@ -175,7 +181,12 @@ pub struct Frames {
     pub create: Template,
     /// Slots: name, ns to add, ns to remove, clTRID.
     pub update: Template,
+    /// host:update of a glue host from address `GLUE[k]` to `GLUE[1 - k]`. Slots: name, clTRID.
+    pub host_update: [Template; 2],
 }
+
+/// The two addresses the host:update scenario moves glue between.
+pub const GLUE: [&str; 2] = ["192.0.2.1", "192.0.2.2"];
 
 impl Frames {
     pub fn new(names: Names) -> Result<Frames, String> {
@@ -241,6 +252,29 @@ impl Frames {
             )?,
             &[NAME_MARK, NS_ADD_MARK, NS_REM_MARK, TRID_MARK],
         )?;
+        let addr = |a: &str| -> Result<Vec<std::net::IpAddr>, String> {
+            a.parse().map(|a| vec![a]).map_err(|e| format!("{a}: {e}"))
+        };
+        let host_update = |from: usize| -> Result<Template, String> {
+            Template::new(
+                &command(
+                    Command::Host(HostCommand::Update(HostUpdate {
+                        name: v(HostName::new(NAME_MARK))?,
+                        add: HostAddRem {
+                            addrs: addr(GLUE[1 - from])?,
+                            statuses: Vec::new(),
+                        },
+                        rem: HostAddRem {
+                            addrs: addr(GLUE[from])?,
+                            statuses: Vec::new(),
+                        },
+                        new_name: None,
+                    })),
+                    TRID_MARK,
+                )?,
+                &[NAME_MARK, TRID_MARK],
+            )
+        };
         Ok(Frames {
             names,
             hello: epp_wire::encode(&Frame::Hello).into_bytes(),
@@ -248,6 +282,7 @@ impl Frames {
             info,
             create,
             update,
+            host_update: [host_update(0)?, host_update(1)?],
         })
     }
 
@@ -299,6 +334,32 @@ impl Frames {
             disclose: None,
         };
         Ok(command(Command::Contact(ContactCommand::Create(c)), cl_trid)?.into_bytes())
+    }
+
+    /// The glue host of setup domain `i`, at address `GLUE[0]`.
+    pub fn glue_host_create(&self, i: u64, cl_trid: &str) -> Result<Vec<u8>, String> {
+        let h = HostCreate {
+            name: v(HostName::new(&self.names.glue_host(i)))?,
+            addrs: vec![GLUE[0].parse().map_err(|e| format!("{e}"))?],
+        };
+        Ok(command(Command::Host(HostCommand::Create(h)), cl_trid)?.into_bytes())
+    }
+
+    /// Adds the glue host to setup domain `i`'s name servers (so that the host is in use and
+    /// every host:update is one the delegation guard must look at).
+    pub fn glue_host_link(&self, i: u64, cl_trid: &str) -> Result<Vec<u8>, String> {
+        let u = DomainUpdate {
+            name: v(DomainName::new(&self.names.setup_domain(i)))?,
+            add: DomainAddRem {
+                ns: Some(NameServers::HostObj(vec![v(HostName::new(
+                    &self.names.glue_host(i),
+                ))?])),
+                ..Default::default()
+            },
+            rem: DomainAddRem::default(),
+            chg: None,
+        };
+        Ok(command(Command::Domain(DomainCommand::Update(u)), cl_trid)?.into_bytes())
     }
 
     /// An external name server (no addresses).

@@ -23,6 +23,8 @@ pub enum Scenario {
     Info,
     Create,
     Update,
+    /// host:update moving the glue of in-bailiwick name servers between two addresses.
+    HostUpdate,
     /// Registrar-like: 80% check, 10% info, 5% create, 5% update.
     Mixed,
 }
@@ -35,6 +37,7 @@ impl Scenario {
             Scenario::Info => "domain:info",
             Scenario::Create => "domain:create",
             Scenario::Update => "domain:update",
+            Scenario::HostUpdate => "host:update",
             Scenario::Mixed => "mixed",
         }
     }
@@ -43,13 +46,20 @@ impl Scenario {
     fn needs_objects(self) -> bool {
         matches!(
             self,
-            Scenario::Create | Scenario::Info | Scenario::Update | Scenario::Mixed
+            Scenario::Create
+                | Scenario::Info
+                | Scenario::Update
+                | Scenario::HostUpdate
+                | Scenario::Mixed
         )
     }
 
     /// Whether the run needs existing domains.
     fn needs_domains(self) -> bool {
-        matches!(self, Scenario::Info | Scenario::Update | Scenario::Mixed)
+        matches!(
+            self,
+            Scenario::Info | Scenario::Update | Scenario::HostUpdate | Scenario::Mixed
+        )
     }
 }
 
@@ -141,6 +151,21 @@ impl EppWorker {
                     .create
                     .render(&[&names.domain(n), &trid], &mut self.out);
             }
+            Scenario::HostUpdate => {
+                if self.owned.is_empty() {
+                    self.out.clear();
+                    self.out.extend_from_slice(&self.frames.hello);
+                    self.pending = (Scenario::Hello, None);
+                    return Scenario::Hello;
+                }
+                let slot = self.cursor % self.owned.len();
+                self.cursor = self.cursor.wrapping_add(1);
+                let o = self.owned[slot];
+                // `ns` doubles as the glue host's current address here.
+                self.frames.host_update[o.ns]
+                    .render(&[&names.glue_host(o.index), &trid], &mut self.out);
+                self.pending = (op, Some((slot, (o.ns + 1) % 2)));
+            }
             Scenario::Update => {
                 if self.owned.is_empty() {
                     // Cannot happen with the setup step; send a hello rather than nothing.
@@ -200,7 +225,7 @@ impl Worker for EppWorker {
             Outcome::Code(c) if c % 1000 >= 500 => self.conn = None, // the server closes
             Outcome::Failed(_) => self.conn = None,
             Outcome::Code(1000) => {
-                if let (Scenario::Update, Some((slot, ns))) = self.pending {
+                if let (Scenario::Update | Scenario::HostUpdate, Some((slot, ns))) = self.pending {
                     if let Some(o) = self.owned.get_mut(slot) {
                         o.ns = ns;
                     }
@@ -337,6 +362,23 @@ async fn open_worker(
                 run.request_timeout,
             )
             .await?;
+            if run.scenario == Scenario::HostUpdate {
+                let t = run.request_timeout;
+                let frame = f
+                    .glue_host_create(i, &f.names.cl_trid(2_000_000 + i))
+                    .map_err(ScenarioError::Setup)?;
+                expect_ok(&mut conn, &frame, "host:create (setup)", t).await?;
+                let frame = f
+                    .glue_host_link(i, &f.names.cl_trid(3_000_000 + i))
+                    .map_err(ScenarioError::Setup)?;
+                expect_ok(&mut conn, &frame, "domain:update (setup)", t).await?;
+            }
+            // For host:update, `ns` is the glue's address index, which starts at 0.
+            let ns = if run.scenario == Scenario::HostUpdate {
+                0
+            } else {
+                ns
+            };
             owned.push(Owned { index: i, ns });
             i += sessions;
         }

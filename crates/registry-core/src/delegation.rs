@@ -12,7 +12,18 @@
 
 use std::net::IpAddr;
 
-use crate::model::{Domain, DsRec, Host};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Domain, DsRec, HistoryEntry, Host};
+
+/// The history note that records a domain's published delegation when a registry lock is
+/// applied (or a timed unlock relocks): its detail is the [`Published`] value as JSON (`null`
+/// when nothing is published). The zone generator checks every change it publishes for a
+/// locked domain against it (the publisher check, defence in depth behind the guard); the
+/// history chain makes the note itself tamper-evident.
+pub const OP_LOCK_DELEGATION: &str = "lock:delegation";
+/// The history op of a verified unlock: after it, the domain's delegation may change again.
+pub const OP_LOCK_RELEASED: &str = "lock:released";
 
 /// The zone-relevant part of a host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +46,7 @@ impl HostGlue {
 }
 
 /// A delegation as published: NS (sorted), DS (sorted) and glue per internal name server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {
     pub ns: Vec<String>,
     pub ds: Vec<DsRec>,
@@ -70,6 +81,41 @@ pub fn published(d: &Domain, host: impl Fn(&str) -> Option<HostGlue>) -> Option<
     ds.sort();
     ds.dedup();
     Some(Published { ns, ds, glue })
+}
+
+/// A registry-locked domain and the delegation its lock holds (from the history).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockBaseline {
+    pub domain: String,
+    /// When the lock (or the relock) was applied.
+    pub since: epp_proto::Timestamp,
+    /// What the zone published then (`None`: nothing).
+    pub delegation: Option<Published>,
+}
+
+/// Folds `lock:delegation` / `lock:released` history rows (oldest first) into the domains
+/// locked now: the last row of each domain decides. A note whose detail does not parse is an
+/// error, not "unlocked": the check must fail closed.
+pub fn lock_baselines(rows: &[HistoryEntry]) -> Result<Vec<LockBaseline>, String> {
+    let mut last: std::collections::BTreeMap<&str, &HistoryEntry> = Default::default();
+    for r in rows {
+        last.insert(r.object_key.as_str(), r);
+    }
+    let mut out = Vec::new();
+    for (domain, r) in last {
+        if r.op != OP_LOCK_DELEGATION {
+            continue;
+        }
+        let detail = r.after.as_deref().unwrap_or("null");
+        let delegation: Option<Published> = serde_json::from_str(detail)
+            .map_err(|e| format!("history row {} ({domain}): {e}", r.id))?;
+        out.push(LockBaseline {
+            domain: domain.to_owned(),
+            since: r.at,
+            delegation,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

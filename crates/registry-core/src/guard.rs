@@ -288,7 +288,7 @@ async fn hosts_by_name<T: StoreTx>(
 }
 
 /// The published delegation of a domain as stored now.
-async fn stored_published<T: StoreTx>(
+pub(crate) async fn stored_published<T: StoreTx>(
     tx: &mut T,
     d: &Domain,
 ) -> Result<Option<crate::delegation::Published>, CoreError> {

@@ -593,8 +593,52 @@ impl<S: Store> Registry<S> {
             hosts,
             relock_at: None,
         });
+        // The delegation the lock holds, as the zone publishes it now: the publisher checks
+        // every later change of this domain's delegation against this note.
+        let held = crate::guard::stored_published(tx, &after).await?;
+        let detail = serde_json::to_string(&held)
+            .map_err(|e| CoreError::Corrupt(format!("lock delegation: {e}")))?;
+        ch.note(HistoryNote {
+            object_type: "domain",
+            object_key: d.name.clone(),
+            roid: self.roid('D', d.id),
+            op: crate::delegation::OP_LOCK_DELEGATION,
+            detail: Some(detail),
+        });
         self.write_domain(ch, op, Some(d), Some(after.clone()));
         Ok(after)
+    }
+
+    /// The publisher's alarm (see `zonegen::lockcheck`): a change to the published delegation
+    /// of registry-locked `domain` reached the zone generator without a verified unlock — a
+    /// bug in the core or a write made straight into the database. The batch is held; this
+    /// tells the sponsor (poll message, mail to its lock contact) and writes a history note.
+    pub async fn alarm_locked_delegation(
+        &self,
+        domain: &str,
+        detail: &str,
+    ) -> Result<(), CoreError> {
+        let who = self.system_who(self.clock.now());
+        let mut tx = self.store.begin(true).await?;
+        let Some(d) = tx.domain_get(domain, false).await? else {
+            return Err(CoreError::NotFound("domain"));
+        };
+        let mut ch = self.change(&who);
+        ch.note(HistoryNote {
+            object_type: "domain",
+            object_key: d.name.clone(),
+            roid: self.roid('D', d.id),
+            op: "lock:publishHeld",
+            detail: Some(detail.to_owned()),
+        });
+        let text = format!(
+            "Registry lock alarm: a change to the delegation of locked domain {} was stopped \
+             before publication and is held for review by the registry ({detail})",
+            d.name
+        );
+        self.lock_notice(&mut tx, &mut ch, &d.cl_id.clone(), None, text)
+            .await?;
+        self.commit(tx, ch).await.map(drop)
     }
 
     pub(crate) fn lock_domain_statuses(d: &mut Domain) -> Vec<String> {

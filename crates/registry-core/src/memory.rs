@@ -448,6 +448,20 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn lock_history(&self) -> StoreResult<Vec<HistoryEntry>> {
+        use crate::delegation::{OP_LOCK_DELEGATION, OP_LOCK_RELEASED};
+        Ok(self.read(|s| {
+            s.history
+                .iter()
+                .filter(|h| {
+                    h.object_type == "domain"
+                        && (h.op == OP_LOCK_DELEGATION || h.op == OP_LOCK_RELEASED)
+                })
+                .cloned()
+                .collect()
+        }))
+    }
+
     async fn journal_since(&self, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {
         Ok(self.read(|s| {
             s.journal

@@ -460,6 +460,13 @@ impl<S: Store> Registry<S> {
         self.commit(tx, ch).await.map(drop)
     }
 
+    /// The domains registry-locked now, each with the delegation its lock holds (what the
+    /// publisher check compares every batch against).
+    pub async fn lock_baselines(&self) -> Result<Vec<crate::delegation::LockBaseline>, CoreError> {
+        let rows = self.store.lock_history().await?;
+        crate::delegation::lock_baselines(&rows).map_err(CoreError::Corrupt)
+    }
+
     /// The history of one object (`domain`, `host` or `contact`), oldest first.
     pub async fn history(&self, object: &ObjectRef) -> Result<Vec<HistoryEntry>, CoreError> {
         let (t, k) = match object {

@@ -80,6 +80,10 @@ pub trait Store: Send + Sync + 'static {
         object_key: &str,
     ) -> impl Future<Output = StoreResult<Vec<HistoryEntry>>> + Send;
 
+    /// The domains' `lock:delegation` and `lock:released` history rows, oldest first (what
+    /// [`crate::delegation::lock_baselines`] folds).
+    fn lock_history(&self) -> impl Future<Output = StoreResult<Vec<HistoryEntry>>> + Send;
+
     /// Journal entries with a position above `after`, in position order (committed entries
     /// are given their positions here, see the contract above).
     fn journal_since(

@@ -656,6 +656,22 @@ macro_rules! backend {
                 .fetch_all(&mut *c)
                 .await
                 .map_err(map_err)?;
+                history_entries(&rows)
+            }
+
+            /// The lock rows the publisher check folds (index object_history_lock_delegation).
+            pub async fn lock_history(c: &mut Conn) -> StoreResult<Vec<HistoryEntry>> {
+                let rows = sqlx::query(
+                    "SELECT id, object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state \
+                     FROM object_history WHERE object_type = 'domain' AND op IN ('lock:delegation', 'lock:released') ORDER BY id",
+                )
+                .fetch_all(&mut *c)
+                .await
+                .map_err(map_err)?;
+                history_entries(&rows)
+            }
+
+            fn history_entries(rows: &[<$db as sqlx::Database>::Row]) -> StoreResult<Vec<HistoryEntry>> {
                 rows.iter()
                     .map(|r| {
                         Ok(HistoryEntry {
@@ -859,6 +875,10 @@ impl Store for SqlStore {
 
     async fn history(&self, object_type: &str, object_key: &str) -> StoreResult<Vec<HistoryEntry>> {
         on_pool!(self, history(object_type, object_key))
+    }
+
+    async fn lock_history(&self) -> StoreResult<Vec<HistoryEntry>> {
+        on_pool!(self, lock_history())
     }
 
     async fn journal_since(&self, after: i64, limit: u32) -> StoreResult<Vec<JournalEntry>> {

@@ -158,7 +158,8 @@ async fn publish(config: PathBuf) -> CliResult {
         let _ = stop.send(true);
     });
 
-    let mut publisher = Publisher::new(pcfg, DbSource::from_db(&db), store);
+    let mut publisher = Publisher::new(pcfg, DbSource::from_db(&db), store)
+        .with_lock_check(crate::lockcheck::RegistryLockCheck::from_db(&db));
     if let Some(addr) = cfg.metrics.listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -224,8 +225,9 @@ async fn held_list(config: PathBuf) -> CliResult {
     }
     for h in held {
         println!(
-            "{}\tzone {}\tpositions {}..={}\tremoved {}\trepointed {}\tof {} delegations\theld at {}",
+            "{}\tzone {}\t{}\tpositions {}..={}\tremoved {}\trepointed {}\tof {} delegations\theld at {}",
             h.id,
+            h.reason,
             h.zone,
             h.from_position + 1,
             h.to_position,

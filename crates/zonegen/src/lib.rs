@@ -6,6 +6,7 @@
 //! - [`dns`]: RFC 2136 UPDATE with TSIG, NOTIFY, SOA query and AXFR, with `domain`.
 //! - [`publisher`]: the single writer that turns journal batches into UPDATEs, with the
 //!   safety valve, the fall-back to a full reload and the reconciliation.
+//! - [`lockcheck`]: the publisher check of registry-locked delegations (held and alarmed).
 //! - [`source`]: the `DelegationSource` input trait; [`store`]: the publisher's own state.
 //! - [`config`]: the `zonegen` process's TOML file; [`ops`]: one-call operations on the
 //!   registry database for other crates ([`write_zone_file`], held batches).
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod harness;
+pub mod lockcheck;
 pub mod master;
 pub mod metrics;
 pub mod model;

@@ -15,6 +15,7 @@ pub struct PublisherMetrics {
     full_reloads: AtomicU64,
     drift_alarms: AtomicU64,
     held_batches: AtomicU64,
+    lock_holds: AtomicU64,
     is_leader: AtomicBool,
 }
 
@@ -36,6 +37,8 @@ pub struct MetricsSnapshot {
     pub drift_alarms: u64,
     /// Batches waiting for an operator's approval (0 or 1).
     pub held_batches: u64,
+    /// Batches held because a registry-locked delegation would have changed.
+    pub lock_holds: u64,
     pub is_leader: bool,
 }
 
@@ -59,6 +62,7 @@ impl PublisherMetrics {
             full_reloads: self.full_reloads.load(Ordering::Relaxed),
             drift_alarms: self.drift_alarms.load(Ordering::Relaxed),
             held_batches: self.held_batches.load(Ordering::Relaxed),
+            lock_holds: self.lock_holds.load(Ordering::Relaxed),
             is_leader: self.is_leader.load(Ordering::Relaxed),
         }
     }
@@ -98,6 +102,10 @@ impl PublisherMetrics {
         self.held_batches.store(u64::from(held), Ordering::Relaxed);
     }
 
+    pub(crate) fn lock_hold(&self) {
+        self.lock_holds.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn leader(&self, leader: bool) {
         self.is_leader.store(leader, Ordering::Relaxed);
     }
@@ -111,7 +119,7 @@ impl MetricsSnapshot {
             .chars()
             .filter(|c| !matches!(c, '"' | '\\' | '\n'))
             .collect();
-        let rows: [(&str, &str, &str, u64); 11] = [
+        let rows: [(&str, &str, &str, u64); 12] = [
             (
                 "zonegen_serial",
                 "gauge",
@@ -171,6 +179,12 @@ impl MetricsSnapshot {
                 "gauge",
                 "batches waiting for operator approval",
                 self.held_batches,
+            ),
+            (
+                "zonegen_lock_holds_total",
+                "counter",
+                "batches held because a registry-locked delegation would change",
+                self.lock_holds,
             ),
             (
                 "zonegen_leader",

@@ -173,6 +173,7 @@ pub async fn approve_held_batch(db: &Db, id: i64, operator: &str) -> Result<Held
 mod tests {
     use super::*;
     use crate::name::DnsName;
+    use crate::store::HOLD_REASON_VALVE;
     use crate::zone::DiffStats;
 
     fn n(s: &str) -> DnsName {
@@ -303,8 +304,14 @@ mod tests {
             repointed: 0,
             added: 0,
         };
-        let h = store.hold("test", 5, 40, stats, 100).await.expect("hold");
-        store.hold("other", 1, 2, stats, 100).await.expect("hold");
+        let h = store
+            .hold("test", 5, 40, stats, 100, HOLD_REASON_VALVE)
+            .await
+            .expect("hold");
+        store
+            .hold("other", 1, 2, stats, 100, HOLD_REASON_VALVE)
+            .await
+            .expect("hold");
         assert_eq!(pending_held_batches(&db, None).await.expect("all").len(), 2);
         let mine = pending_held_batches(&db, Some("test")).await.expect("one");
         assert_eq!(mine, vec![h.clone()]);

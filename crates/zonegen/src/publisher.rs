@@ -27,18 +27,24 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{error, info, warn};
 
 use crate::dns::{build_update, diff_wire_estimate, DnsClient, DnsError, TsigKey, UpdateOutcome};
+use crate::lockcheck::{self, LockCheck};
 use crate::master::{write_master_file_parts, MasterFileError};
 use crate::metrics::PublisherMetrics;
 use crate::model::ApexConfig;
 use crate::name::DnsName;
 use crate::serial::{next_serial, serial_gt, unix_now};
 use crate::source::{DelegationSource, Position, SourceError};
-use crate::store::{HeldBatch, PublishedState, PublisherStore, StoreError};
+use crate::store::{
+    HeldBatch, PublishedState, PublisherStore, StoreError, HOLD_REASON_LOCK, HOLD_REASON_VALVE,
+};
 use crate::zone::{diff_nodes, diff_stats, NodeDiff, ZoneState, ZoneWarning};
 
 /// Publishing failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// The lock state could not be read: nothing is published until it can (fail closed).
+    #[error("registry lock check: {0}")]
+    LockCheck(String),
     #[error("source: {0}")]
     Source(#[from] SourceError),
     #[error("store: {0}")]
@@ -169,6 +175,8 @@ pub struct Publisher<S, St> {
     /// Test fail point: stop (as if killed) before sending the UPDATE with this index of a
     /// batch, leaving everything after it undone.
     pub crash_before_update: Option<usize>,
+    /// The publisher check of registry-locked delegations ([`crate::lockcheck`]).
+    lock_check: Option<Arc<dyn LockCheck>>,
 }
 
 fn max_serial(a: u32, b: u32) -> u32 {
@@ -195,7 +203,15 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             serial: 0,
             needs_resync: false,
             crash_before_update: None,
+            lock_check: None,
         }
+    }
+
+    /// Checks every batch against the registry locks before it is published (the zone
+    /// generator binary always does, on the registry database).
+    pub fn with_lock_check(mut self, check: Arc<dyn LockCheck>) -> Self {
+        self.lock_check = Some(check);
+        self
     }
 
     pub fn metrics(&self) -> Arc<PublisherMetrics> {
@@ -412,6 +428,12 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         let Some(to) = entries.last().map(|e| e.position) else {
             return Ok(StepOutcome::Idle);
         };
+        // Read before staging, so that a failure leaves nothing to roll back; an approved
+        // batch is published as it is.
+        let baselines = match (&self.lock_check, &held) {
+            (Some(c), None) => c.baselines().await.map_err(PublishError::LockCheck)?,
+            _ => Vec::new(),
+        };
         let oldest = entries.iter().filter_map(|e| e.recorded_at).min();
         let changes: Vec<_> = entries.into_iter().map(|e| e.change).collect();
         let state = self.state.as_mut().ok_or(PublishError::NotStarted)?;
@@ -424,6 +446,48 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         }
         let stats = diff_stats(&staged.diff);
         let total = state.delegation_count();
+        let locked = lockcheck::violations(
+            &self.cfg.apex.origin,
+            &staged.diff,
+            state.nodes(),
+            &baselines,
+        );
+        if !locked.is_empty() {
+            state.rollback(staged);
+            let h = self
+                .store
+                .hold(
+                    &self.zone_key,
+                    self.position,
+                    to,
+                    stats,
+                    total,
+                    HOLD_REASON_LOCK,
+                )
+                .await?;
+            self.metrics.held(true);
+            self.metrics.lock_hold();
+            for v in &locked {
+                error!(
+                    zone = %self.cfg.apex.origin,
+                    held_batch = h.id,
+                    domain = %v.domain,
+                    "{v}: batch held, a registry-locked delegation would change without a verified unlock"
+                );
+                if let Some(c) = &self.lock_check {
+                    let detail = format!(
+                        "held batch {}, journal positions {}..={}",
+                        h.id,
+                        h.from_position + 1,
+                        h.to_position
+                    );
+                    if let Err(e) = c.alarm(&v.domain, &detail).await {
+                        error!(domain = %v.domain, error = %e, "lock alarm could not be recorded");
+                    }
+                }
+            }
+            return Ok(StepOutcome::Held(h));
+        }
         let limit = self
             .cfg
             .min_held_changes
@@ -432,7 +496,14 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             state.rollback(staged);
             let h = self
                 .store
-                .hold(&self.zone_key, self.position, to, stats, total)
+                .hold(
+                    &self.zone_key,
+                    self.position,
+                    to,
+                    stats,
+                    total,
+                    HOLD_REASON_VALVE,
+                )
                 .await?;
             self.metrics.held(true);
             warn!(

@@ -49,7 +49,14 @@ pub struct HeldBatch {
     pub created_at: i64,
     pub approved_by: Option<String>,
     pub approved_at: Option<i64>,
+    /// [`HOLD_REASON_VALVE`] or [`HOLD_REASON_LOCK`].
+    pub reason: String,
 }
+
+/// The safety valve held the batch: it removes or repoints too many delegations.
+pub const HOLD_REASON_VALVE: &str = "safety valve";
+/// The publisher check held the batch: a registry-locked delegation would change.
+pub const HOLD_REASON_LOCK: &str = "registry lock";
 
 /// Storage of the publisher's state.
 pub trait PublisherStore: Send + Sync {
@@ -70,6 +77,7 @@ pub trait PublisherStore: Send + Sync {
         to: Position,
         stats: DiffStats,
         delegations: usize,
+        reason: &str,
     ) -> impl Future<Output = Result<HeldBatch, StoreError>> + Send;
     /// The held batch starting after `from`, if any.
     fn held_from(
@@ -129,6 +137,7 @@ impl PublisherStore for MemoryStore {
         to: Position,
         stats: DiffStats,
         delegations: usize,
+        reason: &str,
     ) -> Result<HeldBatch, StoreError> {
         let mut inner = self.lock();
         if let Some(h) = inner
@@ -149,6 +158,7 @@ impl PublisherStore for MemoryStore {
             created_at: unix_now(),
             approved_by: None,
             approved_at: None,
+            reason: reason.to_owned(),
         };
         inner.held.push(batch.clone());
         Ok(batch)
@@ -213,6 +223,7 @@ type HeldRow = (
     i64,
     Option<String>,
     Option<i64>,
+    String,
 );
 
 fn held_from_row(r: HeldRow) -> HeldBatch {
@@ -227,11 +238,12 @@ fn held_from_row(r: HeldRow) -> HeldBatch {
         created_at: r.7,
         approved_by: r.8,
         approved_at: r.9,
+        reason: r.10,
     }
 }
 
 const HELD_COLUMNS: &str = "id, zone, from_position, to_position, removed, repointed, \
-     delegations, created_at, approved_by, approved_at";
+     delegations, created_at, approved_by, approved_at, reason";
 
 /// Held by the leading publisher; dropping it (or losing its connection) ends leadership.
 #[derive(Debug)]
@@ -348,10 +360,11 @@ impl PublisherStore for SqlStore {
         to: Position,
         stats: DiffStats,
         delegations: usize,
+        reason: &str,
     ) -> Result<HeldBatch, StoreError> {
         let sql = "INSERT INTO zonegen_held_batch
-                   (zone, from_position, to_position, removed, repointed, delegations, created_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)
+                   (zone, from_position, to_position, removed, repointed, delegations, created_at, reason)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                    ON CONFLICT (zone, from_position) DO NOTHING";
         on_pool!(self, p => {
             sqlx::query(sql)
@@ -362,6 +375,7 @@ impl PublisherStore for SqlStore {
                 .bind(stats.repointed as i64)
                 .bind(delegations as i64)
                 .bind(unix_now())
+                .bind(reason)
                 .execute(p)
                 .await?;
         });
@@ -437,12 +451,16 @@ mod tests {
             repointed: 2,
             added: 0,
         };
-        let h = store.hold("tld", 9, 20, stats, 100).await.expect("hold");
+        let h = store
+            .hold("tld", 9, 20, stats, 100, HOLD_REASON_LOCK)
+            .await
+            .expect("hold");
         let again = store
-            .hold("tld", 9, 25, stats, 100)
+            .hold("tld", 9, 25, stats, 100, HOLD_REASON_VALVE)
             .await
             .expect("hold twice");
         assert_eq!(h, again, "holding the same batch twice keeps the first row");
+        assert_eq!(again.reason, HOLD_REASON_LOCK);
         assert_eq!(store.pending_held("tld").await.expect("pending").len(), 1);
         store.approve(h.id, "alice").await.expect("approve");
         assert!(store.pending_held("tld").await.expect("pending").is_empty());
