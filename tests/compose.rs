@@ -99,6 +99,10 @@ fn services_run_the_workspace_binaries() {
                     || dockerfile.contains(&format!("/{bin}\n")),
                 "service {name} runs {bin}, which the Dockerfile does not install"
             );
+            // registry-admin may take its database from REGISTRY_DB instead of a config file.
+            if bin == "registry-admin" && !service["environment"]["REGISTRY_DB"].is_badvalue() {
+                continue;
+            }
             // The config file it is given is one of the mounts.
             let config = cmd
                 .iter()
@@ -137,5 +141,69 @@ fn every_eppd_config_in_deploy_parses() {
     assert_eq!(
         one.database.url, two.database.url,
         "the frontends share one database"
+    );
+}
+
+/// Least privilege (README, "Database roles"): the schema's owner migrates, in a one-shot
+/// service the others wait for; the frontends and the publisher connect as their own roles,
+/// which deploy/postgres-roles.sh makes members of the groups the migrations grant to.
+#[test]
+fn services_use_least_privilege_roles() {
+    let doc = compose();
+    let all = services(&doc);
+    let migrate = all
+        .iter()
+        .find(|(n, _)| n == "migrate")
+        .map(|(_, s)| *s)
+        .expect("a migrate service");
+    assert_eq!(command(migrate), ["registry-admin", "migrate"]);
+    let owner_url = migrate["environment"]["REGISTRY_DB"]
+        .as_str()
+        .expect("REGISTRY_DB");
+    assert!(owner_url.starts_with("postgres://epp:"), "{owner_url}");
+    for (name, user) in [
+        ("eppd-1", "eppd"),
+        ("eppd-2", "eppd"),
+        ("zonegen", "zonegen"),
+    ] {
+        let service = all
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+            .unwrap();
+        assert_eq!(
+            service["depends_on"]["migrate"]["condition"].as_str(),
+            Some("service_completed_successfully"),
+            "{name} must wait for the migration"
+        );
+        let file = if name == "zonegen" {
+            "deploy/zonegen.toml".to_owned()
+        } else {
+            format!("deploy/{name}.toml")
+        };
+        let text = std::fs::read_to_string(repo().join(&file)).expect("config");
+        assert!(
+            text.contains(&format!("postgres://{user}@postgres")),
+            "{file} must connect as {user}, not as the owner"
+        );
+    }
+    let roles = std::fs::read_to_string(repo().join("deploy/postgres-roles.sh")).expect("roles");
+    for line in ["eppd LOGIN", "zonegen LOGIN", "IN ROLE epp_frontend"] {
+        assert!(
+            roles.contains(line),
+            "deploy/postgres-roles.sh lacks {line:?}"
+        );
+    }
+    let postgres = all
+        .iter()
+        .find(|(n, _)| n == "postgres")
+        .map(|(_, s)| *s)
+        .unwrap();
+    assert!(
+        bind_mounts(postgres)
+            .iter()
+            .any(|(h, c)| h.ends_with("deploy/postgres-roles.sh")
+                && c.starts_with("/docker-entrypoint-initdb.d/")),
+        "postgres must run deploy/postgres-roles.sh at initdb"
     );
 }

@@ -112,7 +112,11 @@ pub struct TestDb {
 
 enum DbCleanup {
     Sqlite(tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+        role: String,
+    },
 }
 
 impl TestDb {
@@ -139,14 +143,25 @@ impl TestDb {
                     .await
                     .expect("CREATE DATABASE");
                 admin.close().await.ok();
-                let url = with_database(admin_url, &name);
-                let db = Db::connect(&url, 5).await.expect("open PostgreSQL");
+                // Migrated by the owner (the admin URL's user); the servers under test connect
+                // as a login role of `epp_frontend`, as a production deployment does (README,
+                // "Database roles"), so a test that needs more than that role's rights fails.
+                let owner_url = with_database(admin_url, &name);
+                let db = Db::connect(&owner_url, 5).await.expect("open PostgreSQL");
+                let role = format!("{name}_fe");
+                if let Db::Postgres(p) = &db {
+                    sqlx::query(&format!("CREATE ROLE {role} LOGIN IN ROLE epp_frontend"))
+                        .execute(p)
+                        .await
+                        .expect("CREATE ROLE");
+                }
                 TestDb {
-                    url,
+                    url: with_user(&owner_url, &role),
                     db,
                     cleanup: DbCleanup::Postgres {
                         admin_url: admin_url.clone(),
                         name,
+                        role,
                     },
                 }
             }
@@ -157,16 +172,40 @@ impl TestDb {
         self.db.close().await;
         match self.cleanup {
             DbCleanup::Sqlite(dir) => drop(dir),
-            DbCleanup::Postgres { admin_url, name } => {
+            DbCleanup::Postgres {
+                admin_url,
+                name,
+                role,
+            } => {
                 use sqlx::Connection;
                 if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                    let _ = sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
                         .execute(&mut admin)
                         .await;
                     admin.close().await.ok();
                 }
             }
         }
+    }
+}
+
+/// Replaces the user (and password) of a PostgreSQL URL; the tests' server trusts loopback.
+pub fn with_user(url: &str, user: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = match rest.split_once('/') {
+                Some((auth_host, db)) => format!(
+                    "{}/{db}",
+                    auth_host.rsplit_once('@').map_or(auth_host, |(_, h)| h)
+                ),
+                None => rest.rsplit_once('@').map_or(rest, |(_, h)| h).to_owned(),
+            };
+            format!("{scheme}://{user}@{host}")
+        }
+        None => url.to_owned(),
     }
 }
 

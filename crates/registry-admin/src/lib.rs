@@ -17,18 +17,23 @@
 //! | 5 | lock verification did not succeed (wrong, expired or exhausted code) |
 //! | 6 | configuration error (config file, database URL, mail settings) |
 //! | 7 | database error |
+//! | 8 | the history chain or a checkpoint does not verify (`history verify`): tampering |
+
+mod history;
+
+pub use history::HistoryCmd;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use epp_proto::ext::registry_lock::{LockRequestState, RegistryLockCommand, UnlockDuration};
 use epp_proto::ClientId;
 use registry_core::clock::{Clock, SystemClock};
 use registry_core::model::{LockContact, LockRequest};
 use registry_core::registrar::{parse_network, CertFingerprint, Registrar, RegistrarStatus};
-use registry_core::{CoreError, ObjectRef, Registry, VerifyOutcome};
+use registry_core::{CoreError, Registry, VerifyOutcome};
 use registry_mail::Mailer;
 use registry_store::registrars::RegistrarStoreError;
 use registry_store::{Db, SqlStore};
@@ -50,6 +55,8 @@ pub enum AdminError {
     Config(String),
     #[error("database: {0}")]
     Database(String),
+    #[error("history does not verify: {0}")]
+    Tampered(String),
 }
 
 impl AdminError {
@@ -61,6 +68,7 @@ impl AdminError {
             AdminError::Verification(_) => 5,
             AdminError::Config(_) => 6,
             AdminError::Database(_) => 7,
+            AdminError::Tampered(_) => 8,
         }
     }
 }
@@ -156,8 +164,12 @@ pub enum Cmd {
     /// Registry lock requests.
     #[command(subcommand)]
     Lock(LockCmd),
-    /// The history of one object, oldest first.
-    History { kind: ObjectKind, key: String },
+    /// The history of an object, and the checks of the history chain.
+    #[command(subcommand)]
+    History(history::HistoryCmd),
+    /// Brings the database schema up to date (as the database owner) and lists the migrations
+    /// applied; the frontends' least-privilege roles cannot migrate.
+    Migrate,
     /// The login audit log, oldest first.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -168,13 +180,6 @@ pub enum Cmd {
     },
     /// Sends the mail that is due (one pass of the mail worker) and exits.
     SendMail,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ObjectKind {
-    Domain,
-    Host,
-    Contact,
 }
 
 #[derive(Debug, Args)]
@@ -332,11 +337,12 @@ pub async fn run_on(
     clock: Arc<dyn Clock>,
     cfg: registry_core::Config,
 ) -> Result<Output, AdminError> {
-    let reg = Registry::new(SqlStore::new(db.clone()), clock, cfg);
+    let reg = Registry::new(SqlStore::new(db.clone()), Arc::clone(&clock), cfg);
     match &cli.command {
         Cmd::Registrar(c) => registrar_cmd(db, &reg, c).await,
         Cmd::Lock(c) => lock_cmd(&reg, &cli.operator, c).await,
-        Cmd::History { kind, key } => history(&reg, *kind, key).await,
+        Cmd::History(c) => history::run(db, &reg, clock.as_ref(), c).await,
+        Cmd::Migrate => migrate(db).await,
         Cmd::Audit { limit, registrar } => audit(db, *limit, registrar.as_deref()).await,
         Cmd::SendMail => {
             let mailer = Mailer::from_config(&reg.config().mail)
@@ -444,7 +450,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out.join("\n")
 }
 
-fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn fmt_time(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -944,54 +950,27 @@ async fn lock_cmd(
 
 // ---- history and audit ---------------------------------------------------------------------
 
-async fn history(
-    reg: &Registry<SqlStore>,
-    kind: ObjectKind,
-    key: &str,
-) -> Result<Output, AdminError> {
-    let key = key.to_ascii_lowercase();
-    let obj = match kind {
-        ObjectKind::Domain => ObjectRef::Domain(key.clone()),
-        ObjectKind::Host => ObjectRef::Host(key.clone()),
-        ObjectKind::Contact => ObjectRef::Contact(key.clone()),
-    };
-    let rows = reg.history(&obj).await?;
-    if rows.is_empty() {
-        return Err(AdminError::NotFound(format!("no history for {key}")));
-    }
-    let t = rows
+async fn migrate(db: &Db) -> Result<Output, AdminError> {
+    // Db::connect has already brought the schema up to date (as this URL's role); here we
+    // only show where it stands.
+    let applied = db
+        .applied_migrations()
+        .await
+        .map_err(|e| AdminError::Database(e.to_string()))?;
+    let t = applied
         .iter()
-        .map(|h| {
-            vec![
-                fmt_time(h.at),
-                h.op.clone(),
-                h.cl_id.clone(),
-                h.source_ip.clone().unwrap_or_else(|| "-".into()),
-                h.cl_trid.clone().unwrap_or_else(|| "-".into()),
-                h.sv_trid.clone(),
-            ]
-        })
+        .map(|(v, d)| vec![v.to_string(), d.clone()])
         .collect::<Vec<_>>();
-    let js = rows
+    let js = applied
         .iter()
-        .map(|h| {
-            json!({
-                "id": h.id,
-                "at": h.at,
-                "op": h.op,
-                "actor": h.cl_id,
-                "source_ip": h.source_ip,
-                "cert_fingerprint": h.cert_fingerprint,
-                "cl_trid": h.cl_trid,
-                "sv_trid": h.sv_trid,
-                "roid": h.roid,
-                "before": h.before.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()),
-                "after": h.after.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok()),
-            })
-        })
+        .map(|(v, d)| json!({ "version": v, "description": d }))
         .collect();
     Ok(Output::new(
-        table(&["AT (UTC)", "OP", "ACTOR", "FROM", "CLTRID", "SVTRID"], &t),
+        format!(
+            "schema up to date ({} migrations)\n{}",
+            applied.len(),
+            table(&["VERSION", "DESCRIPTION"], &t)
+        ),
         Value::Array(js),
     ))
 }

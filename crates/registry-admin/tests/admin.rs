@@ -466,3 +466,194 @@ async fn lock_requests() {
     );
     db.close().await;
 }
+
+/// Runs raw SQL on the database as an intruder with the file would.
+async fn intrude(db: &Db, q: &str) {
+    let Db::Sqlite(p) = db else { panic!("SQLite") };
+    sqlx::query(q)
+        .execute(p)
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+}
+
+/// `history verify`, `keygen` and `checkpoint` end to end (issue 13): a clean chain verifies;
+/// with the right key the checkpoint file verifies, with another key or a forged line it does
+/// not; an edited row, a deleted row and a truncated tail are each named, exit code 8.
+#[tokio::test]
+async fn history_chain_verify() {
+    let t = tmp();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::connect(&t.url, 2).await.unwrap();
+    let reg = Registry::new(
+        SqlStore::new(db.clone()),
+        Arc::new(ManualClock::new(chrono::Utc::now())),
+        registry_core::Config::default(),
+    );
+    let actor = Actor {
+        cl_id: ClientId::new("regA").unwrap(),
+        source_ip: "192.0.2.7".parse().unwrap(),
+        cert_fingerprint: None,
+        cl_trid: None,
+        sv_trid: SvTrid::new("SV-admin-chain").unwrap(),
+    };
+    for i in 0..12 {
+        let frame = CommandFrame {
+            command: Command::Contact(ContactCommand::Create(ContactCreate {
+                id: ContactId::new(&format!("chain{i}")).unwrap(),
+                postal_info: vec![PostalInfo {
+                    info_type: PostalInfoType::Int,
+                    name: "Kim".into(),
+                    org: None,
+                    addr: Address {
+                        street: vec![],
+                        city: "Town".into(),
+                        sp: None,
+                        pc: None,
+                        cc: "US".into(),
+                    },
+                }],
+                voice: None,
+                fax: None,
+                email: "kim@rega.example".into(),
+                auth_info: AuthInfo::new("2fooBAR", None).unwrap(),
+                disclose: None,
+            })),
+            extensions: vec![],
+            cl_trid: None,
+        };
+        reg.execute(&actor, &frame).await.unwrap();
+    }
+
+    let ok = adm(&t, &["history", "verify"]).await.unwrap();
+    assert_eq!(ok.json["rows"], 12, "{}", ok.text);
+    assert!(ok.text.contains("history chain ok"), "{}", ok.text);
+    let z = adm(&t, &["history", "verify", "--zone"]).await.unwrap();
+    assert!(z.text.contains("zone ok"), "{}", z.text);
+    // A delegation in the journal that no history row explains.
+    {
+        let Db::Sqlite(p) = &db else { panic!() };
+        sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, 'domain', 'ghost.test', $2)")
+            .bind(chrono::Utc::now())
+            .bind(r#"{"in_zone":true,"ns":["ns.evil.example"],"ds":[]}"#)
+            .execute(p)
+            .await
+            .unwrap();
+    }
+    let e = adm(&t, &["history", "verify", "--zone"]).await.unwrap_err();
+    assert_eq!(e.exit_code(), 8, "{e}");
+    assert!(e.to_string().contains("ghost.test"), "{e}");
+
+    let key = dir.path().join("cp.key");
+    let key_s = key.to_str().unwrap();
+    let made = adm(&t, &["history", "keygen", key_s]).await.unwrap();
+    let public = made.json["public_key"].as_str().unwrap().to_owned();
+    assert_eq!(public.len(), 64);
+    assert_eq!(
+        code(adm(&t, &["history", "keygen", key_s]).await),
+        4,
+        "keygen overwrote a key"
+    );
+    let other = dir.path().join("other.key");
+    let other_pub = adm(&t, &["history", "keygen", other.to_str().unwrap()])
+        .await
+        .unwrap()
+        .json["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let cps = dir.path().join("checkpoints.jsonl");
+    let cps_s = cps.to_str().unwrap();
+    let cp = adm(
+        &t,
+        &["history", "checkpoint", "--key", key_s, "--file", cps_s],
+    )
+    .await
+    .unwrap();
+    assert_eq!(cp.json["position"], 12);
+    let verify_cp = |pk: String| {
+        let t = &t;
+        async move {
+            adm(
+                t,
+                &[
+                    "history",
+                    "verify",
+                    "--checkpoint",
+                    cps_s,
+                    "--public-key",
+                    &pk,
+                ],
+            )
+            .await
+        }
+    };
+    let good = verify_cp(public.clone()).await.unwrap();
+    assert!(good.text.contains("checkpoint ok"), "{}", good.text);
+    let e = verify_cp(other_pub).await.unwrap_err();
+    assert_eq!(e.exit_code(), 8, "{e}");
+    assert!(e.to_string().contains("does not verify"), "{e}");
+
+    // A forged checkpoint line (position changed, signature kept).
+    let line = std::fs::read_to_string(&cps).unwrap();
+    let forged_file = dir.path().join("forged.jsonl");
+    std::fs::write(
+        &forged_file,
+        line.replace("\"position\":12", "\"position\":3"),
+    )
+    .unwrap();
+    let e = adm(
+        &t,
+        &[
+            "history",
+            "verify",
+            "--checkpoint",
+            forged_file.to_str().unwrap(),
+            "--public-key",
+            &public,
+        ],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 8, "{e}");
+
+    // The triggers refuse edits; an intruder drops them, then edits row 5 in place.
+    let raw = Db::connect(&t.url, 1).await.unwrap();
+    let Db::Sqlite(p) = &raw else { panic!() };
+    assert!(
+        sqlx::query("UPDATE object_history SET cl_id = 'regB' WHERE chain_seq = 5")
+            .execute(p)
+            .await
+            .is_err()
+    );
+    intrude(&raw, "DROP TRIGGER object_history_no_update").await;
+    intrude(&raw, "DROP TRIGGER object_history_no_delete").await;
+    intrude(
+        &raw,
+        "UPDATE object_history SET cl_id = 'regB' WHERE chain_seq = 5",
+    )
+    .await;
+    let e = adm(&t, &["history", "verify"]).await.unwrap_err();
+    assert_eq!(e.exit_code(), 8);
+    assert!(e.to_string().contains("chain position 5"), "{e}");
+    intrude(
+        &raw,
+        "UPDATE object_history SET cl_id = 'regA' WHERE chain_seq = 5",
+    )
+    .await;
+    assert!(adm(&t, &["history", "verify"]).await.is_ok());
+
+    // A deleted row.
+    intrude(&raw, "DELETE FROM object_history WHERE chain_seq = 7").await;
+    let e = adm(&t, &["history", "verify"]).await.unwrap_err();
+    assert!(e.to_string().contains("7..7 are missing"), "{e}");
+
+    // Cutting the tail leaves a chain that is whole in itself: only the checkpoint shows it.
+    intrude(&raw, "DELETE FROM object_history WHERE chain_seq >= 7").await;
+    assert!(adm(&t, &["history", "verify"]).await.is_ok());
+    let e = verify_cp(public).await.unwrap_err();
+    assert_eq!(e.exit_code(), 8);
+    assert!(e.to_string().contains("deleted"), "{e}");
+    raw.close().await;
+    db.close().await;
+}

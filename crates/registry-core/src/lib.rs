@@ -30,6 +30,7 @@ pub mod memory;
 pub mod model;
 pub mod policy;
 pub mod public;
+pub mod reconcile;
 pub mod registrar;
 pub mod registry;
 pub mod status;

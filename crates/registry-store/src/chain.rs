@@ -205,6 +205,20 @@ macro_rules! backend {
                     .collect()
             }
 
+            /// History rows with an id above `after`, in id order (the order of their writes for
+            /// any one object, which row locks serialize).
+            pub async fn entries(c: &mut Conn, after: i64, limit: u32) -> StoreResult<Vec<HistoryEntry>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM object_history WHERE id > $1 ORDER BY id LIMIT $2"
+                ))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *c)
+                .await
+                .map_err(map_err)?;
+                rows.iter().map(|r| Ok(entry_of!(r))).collect()
+            }
+
             pub async fn unchained(c: &mut Conn) -> StoreResult<u64> {
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM object_history WHERE chain_seq IS NULL")
                     .fetch_one(&mut *c)
@@ -282,6 +296,11 @@ pub async fn sequence(db: &Db, limit: u32, late_before: Timestamp) -> StoreResul
 /// The chain's head: position and hash (position 0 and the genesis hash when empty).
 pub async fn head(db: &Db) -> StoreResult<(i64, [u8; 32])> {
     on_db!(db, head())
+}
+
+/// Up to `limit` history rows with an id above `after`, in id order.
+pub async fn entries(db: &Db, after: i64, limit: u32) -> StoreResult<Vec<HistoryEntry>> {
+    on_db!(db, entries(after, limit))
 }
 
 /// Walks the whole chain (after chaining what is pending), against `checkpoint` if given (its

@@ -9,6 +9,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -23,6 +24,9 @@ pub enum DbError {
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// A connection pool to one of the two supported backends.
 #[derive(Debug, Clone)]
@@ -49,19 +53,34 @@ impl Db {
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
-            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            SQLITE_MIGRATIONS.run(&pool).await?;
             Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .connect(url)
                 .await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            // The frontends' least-privilege roles (migration 0016) may not create or write
+            // `_sqlx_migrations`, so the migrator, which always does, runs only when the
+            // schema is behind; then it needs the owner (`registry-admin migrate`).
+            if !pg_schema_current(&pool).await {
+                PG_MIGRATIONS.run(&pool).await?;
+            }
             Db::Postgres(pool)
         } else {
             return Err(DbError::UnsupportedUrl(url.to_owned()));
         };
         Ok(db)
+    }
+
+    /// The migrations applied to this database, oldest first: version and description.
+    pub async fn applied_migrations(&self) -> Result<Vec<(i64, String)>, DbError> {
+        const Q: &str =
+            "SELECT version, description FROM _sqlx_migrations WHERE success ORDER BY version";
+        Ok(match self {
+            Db::Sqlite(p) => sqlx::query_as(Q).fetch_all(p).await?,
+            Db::Postgres(p) => sqlx::query_as(Q).fetch_all(p).await?,
+        })
     }
 
     pub fn backend(&self) -> &'static str {
@@ -76,5 +95,17 @@ impl Db {
             Db::Sqlite(p) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
+    }
+}
+
+/// Whether every migration of this build is already applied (successfully) to the database.
+async fn pg_schema_current(pool: &PgPool) -> bool {
+    let applied: Result<Vec<i64>, _> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await;
+    match applied {
+        Ok(v) => PG_MIGRATIONS.iter().all(|m| v.contains(&m.version)),
+        Err(_) => false,
     }
 }

@@ -393,3 +393,17 @@ pub fn version_of(e: &registry_core::model::JournalEntry) -> u32 {
         registry_core::model::ZoneChange::Domain { .. } => 0,
     }
 }
+
+/// `url` with its user replaced by `user` (no password: the tests' server trusts loopback).
+pub fn with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    format!("{scheme}://{user}@{rest}")
+}
+
+impl Env {
+    /// A registry over another connection to the same database (say, as another role).
+    pub fn registry_on(&self, db: Db) -> Registry<SqlStore> {
+        Registry::new(SqlStore::new(db), Arc::new(self.clock.clone()), config())
+    }
+}
