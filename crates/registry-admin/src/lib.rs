@@ -17,6 +17,11 @@
 //! | 5 | lock verification did not succeed (wrong, expired or exhausted code) |
 //! | 6 | configuration error (config file, database URL, mail settings) |
 //! | 7 | database error |
+//! | 8 | not authenticated (no or unreadable `--key`, unknown or disabled operator, bad, stale or replayed signature) |
+//! | 9 | not permitted (a two-person action run directly, approving one's own proposal, a role too low) |
+
+pub mod operators;
+pub mod proposals;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +55,10 @@ pub enum AdminError {
     Config(String),
     #[error("database: {0}")]
     Database(String),
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
 }
 
 impl AdminError {
@@ -61,6 +70,8 @@ impl AdminError {
             AdminError::Verification(_) => 5,
             AdminError::Config(_) => 6,
             AdminError::Database(_) => 7,
+            AdminError::Unauthenticated(_) => 8,
+            AdminError::NotPermitted(_) => 9,
         }
     }
 }
@@ -141,9 +152,12 @@ pub struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Operator name recorded in the history of lock actions (default: $USER).
+    /// Operator account that signs the action and is recorded in the history (default: $USER).
     #[arg(long, env = "USER", global = true, default_value = "operator")]
     pub operator: String,
+    /// The operator's private key file (`operator keygen`); signs security-relevant actions.
+    #[arg(long, env = "REGISTRY_ADMIN_KEY", global = true)]
+    pub key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -157,7 +171,12 @@ pub enum Cmd {
     #[command(subcommand)]
     Lock(LockCmd),
     /// The history of one object, oldest first.
-    History { kind: ObjectKind, key: String },
+    History {
+        kind: ObjectKind,
+        /// The domain or host name, contact id, registrar clID, operator name or batch id.
+        #[arg(value_name = "KEY")]
+        object: String,
+    },
     /// The login audit log, oldest first.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -168,6 +187,18 @@ pub enum Cmd {
     },
     /// Sends the mail that is due (one pass of the mail worker) and exits.
     SendMail,
+    /// Operator accounts and keys.
+    #[command(subcommand)]
+    Operator(operators::OperatorCmd),
+    /// Files a two-person action, signed, for another operator to approve.
+    #[command(subcommand)]
+    Propose(proposals::ProposeCmd),
+    /// Two-person proposals: list, show, approve.
+    #[command(subcommand)]
+    Proposal(proposals::ProposalCmd),
+    /// Zone batches held by the publisher.
+    #[command(subcommand)]
+    Zone(proposals::ZoneCmd),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -175,6 +206,12 @@ pub enum ObjectKind {
     Domain,
     Host,
     Contact,
+    /// A registrar's account (two-person actions, signed admin actions).
+    Registrar,
+    /// An operator account.
+    Operator,
+    /// A held zone batch (by id).
+    Zone,
 }
 
 #[derive(Debug, Args)]
@@ -333,10 +370,19 @@ pub async fn run_on(
     cfg: registry_core::Config,
 ) -> Result<Output, AdminError> {
     let reg = Registry::new(SqlStore::new(db.clone()), clock, cfg);
+    proposals::gate(&cli.command, &reg).await?;
+    if let Some((action, args, (kind, key))) = proposals::direct(&cli.command) {
+        let target = registry_store::operators::Target { kind, key: &key };
+        operators::authorize(cli, db, reg.config(), reg.now(), action, args, target).await?;
+    }
     match &cli.command {
+        Cmd::Operator(c) => operators::operator_cmd(cli, db, reg.config(), reg.now(), c).await,
+        Cmd::Propose(c) => proposals::propose_cmd(cli, db, &reg, c).await,
+        Cmd::Proposal(c) => proposals::proposal_cmd(cli, db, &reg, c).await,
+        Cmd::Zone(c) => proposals::zone_cmd(db, c).await,
         Cmd::Registrar(c) => registrar_cmd(db, &reg, c).await,
         Cmd::Lock(c) => lock_cmd(&reg, &cli.operator, c).await,
-        Cmd::History { kind, key } => history(&reg, *kind, key).await,
+        Cmd::History { kind, object } => history(&reg, *kind, object).await,
         Cmd::Audit { limit, registrar } => audit(db, *limit, registrar.as_deref()).await,
         Cmd::SendMail => {
             let mailer = Mailer::from_config(&reg.config().mail)
@@ -606,13 +652,8 @@ async fn registrar_cmd(
             cl_id: id,
             password: p,
         } => {
-            let id = cl_id(id)?;
             let h = hash(password(p)?).await?;
-            db.set_registrar_password(&id, &h, now).await?;
-            Ok(Output::new(
-                format!("password of {id} set"),
-                json!({ "cl_id": id.as_str(), "password": "set" }),
-            ))
+            set_password(db, &cl_id(id)?, &h, now).await
         }
         RegistrarCmd::AddCert { cl_id: id, cert } => {
             let id = cl_id(id)?;
@@ -678,22 +719,8 @@ async fn registrar_cmd(
             phone,
             email,
         } => {
-            let id = cl_id(id)?;
-            load_registrar(db, &id).await?;
-            if name.trim().is_empty() || phone.trim().is_empty() {
-                return Err(AdminError::Usage("name and phone must not be empty".into()));
-            }
-            if email.parse::<lettre_free::Address>().is_err() {
-                return Err(AdminError::Usage(format!(
-                    "{email:?} is not an e-mail address"
-                )));
-            }
-            let c = LockContact {
-                cl_id: id.as_str().to_owned(),
-                name: name.trim().to_owned(),
-                phone: phone.trim().to_owned(),
-                email: email.trim().to_owned(),
-            };
+            load_registrar(db, &cl_id(id)?).await?;
+            let c = lock_contact(id, name, phone, email)?;
             reg.store().set_lock_contact(&c, now).await?;
             Ok(Output::new(
                 format!("lock contact of {id}: {} <{}> {}", c.name, c.email, c.phone),
@@ -720,6 +747,38 @@ async fn registrar_cmd(
             ))
         }
     }
+}
+
+async fn set_password(
+    db: &Db,
+    id: &ClientId,
+    h: &registry_core::registrar::PasswordHash,
+    now: epp_proto::Timestamp,
+) -> Result<Output, AdminError> {
+    db.set_registrar_password(id, h, now).await?;
+    Ok(Output::new(
+        format!("password of {id} set"),
+        json!({ "cl_id": id.as_str(), "password": "set" }),
+    ))
+}
+
+/// A lock contact as given on the command line, checked.
+fn lock_contact(id: &str, name: &str, phone: &str, email: &str) -> Result<LockContact, AdminError> {
+    let id = cl_id(id)?;
+    if name.trim().is_empty() || phone.trim().is_empty() {
+        return Err(AdminError::Usage("name and phone must not be empty".into()));
+    }
+    if email.parse::<lettre_free::Address>().is_err() {
+        return Err(AdminError::Usage(format!(
+            "{email:?} is not an e-mail address"
+        )));
+    }
+    Ok(LockContact {
+        cl_id: id.as_str().to_owned(),
+        name: name.trim().to_owned(),
+        phone: phone.trim().to_owned(),
+        email: email.trim().to_owned(),
+    })
 }
 
 /// A minimal e-mail address check (local@domain, no spaces), enough to catch typos.
@@ -949,13 +1008,26 @@ async fn history(
     kind: ObjectKind,
     key: &str,
 ) -> Result<Output, AdminError> {
-    let key = key.to_ascii_lowercase();
-    let obj = match kind {
-        ObjectKind::Domain => ObjectRef::Domain(key.clone()),
-        ObjectKind::Host => ObjectRef::Host(key.clone()),
-        ObjectKind::Contact => ObjectRef::Contact(key.clone()),
+    let rows = match kind {
+        ObjectKind::Domain => {
+            reg.history(&ObjectRef::Domain(key.to_ascii_lowercase()))
+                .await?
+        }
+        ObjectKind::Host => {
+            reg.history(&ObjectRef::Host(key.to_ascii_lowercase()))
+                .await?
+        }
+        ObjectKind::Contact => {
+            reg.history(&ObjectRef::Contact(key.to_ascii_lowercase()))
+                .await?
+        }
+        // Registrar clIDs and operator names are case-sensitive as stored.
+        ObjectKind::Registrar => {
+            registry_core::Store::history(reg.store(), "registrar", key).await?
+        }
+        ObjectKind::Operator => registry_core::Store::history(reg.store(), "operator", key).await?,
+        ObjectKind::Zone => registry_core::Store::history(reg.store(), "zone", key).await?,
     };
-    let rows = reg.history(&obj).await?;
     if rows.is_empty() {
         return Err(AdminError::NotFound(format!("no history for {key}")));
     }

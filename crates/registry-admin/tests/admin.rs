@@ -23,10 +23,79 @@ fn tmp() -> Tmp {
     Tmp { _dir: dir, url }
 }
 
-async fn adm(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
-    let mut v = vec!["registry-admin", "--db", &t.url, "--operator", "alice"];
+async fn adm_as(t: &Tmp, who: &str, args: &[&str]) -> Result<Output, AdminError> {
+    let key = t._dir.path().join(format!("{who}.key"));
+    let key = key.to_str().unwrap();
+    let mut v = vec![
+        "registry-admin",
+        "--db",
+        &t.url,
+        "--operator",
+        who,
+        "--key",
+        key,
+    ];
     v.extend_from_slice(args);
     run_args(v).await
+}
+
+/// As alice (a security operator).
+async fn adm(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
+    adm_as(t, "alice", args).await
+}
+
+/// Operators alice (security, the first account) and bob (operator, approved by alice).
+async fn operators(t: &Tmp) {
+    let mut pk = Vec::new();
+    for who in ["alice", "bob"] {
+        let file = t._dir.path().join(format!("{who}.key"));
+        let out = adm_as(t, who, &["operator", "keygen", file.to_str().unwrap()])
+            .await
+            .unwrap();
+        pk.push(out.json["public_key"].as_str().unwrap().to_owned());
+    }
+    adm(
+        t,
+        &[
+            "operator",
+            "add",
+            "alice",
+            "--role",
+            "security",
+            "--public-key",
+            &pk[0],
+        ],
+    )
+    .await
+    .unwrap();
+    let p = adm_as(
+        t,
+        "bob",
+        &[
+            "operator",
+            "add",
+            "bob",
+            "--role",
+            "operator",
+            "--public-key",
+            &pk[1],
+        ],
+    )
+    .await
+    .unwrap();
+    let id = p.json["id"].to_string();
+    adm(t, &["proposal", "approve", &id]).await.unwrap();
+}
+
+/// A two-person action: alice proposes `args`, bob approves; the result of the action.
+async fn two(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
+    let mut v = vec!["propose"];
+    v.extend_from_slice(args);
+    let p = adm(t, &v).await?;
+    let id = p.json["id"].to_string();
+    let mut out = adm_as(t, "bob", &["proposal", "approve", &id]).await?;
+    out.json = out.json["result"].clone();
+    Ok(out)
 }
 
 fn code(r: Result<Output, AdminError>) -> i32 {
@@ -41,6 +110,7 @@ const FP: &str = "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23
 #[tokio::test]
 async fn registrars() {
     let t = tmp();
+    operators(&t).await;
     let out = adm(
         &t,
         &[
@@ -91,7 +161,7 @@ async fn registrars() {
         "-----BEGIN CERTIFICATE-----\nAAECAwQ=\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
-    let out = adm(
+    let out = two(
         &t,
         &["registrar", "add-cert", "regA", pem.to_str().unwrap()],
     )
@@ -103,17 +173,17 @@ async fn registrars() {
         "08bb5e5d6eaac1049ede0893d30ed022b1a4d9b5b48db414871f51c9cb35283d"
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-cert", "regA", "not-a-cert"]).await),
+        code(two(&t, &["registrar", "add-cert", "regA", "not-a-cert"]).await),
         2
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "remove-cert", "regA", FP]).await),
+        code(two(&t, &["registrar", "remove-cert", "regA", FP]).await),
         0
     );
     // The last certificate stays.
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &["registrar", "remove-cert", "regA", pem.to_str().unwrap()]
             )
@@ -122,24 +192,24 @@ async fn registrars() {
         4
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
         0
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
         4
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "remove-network", "regA", "192.0.2.0/24"]).await),
+        code(two(&t, &["registrar", "remove-network", "regA", "192.0.2.0/24"]).await),
         0
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "bogus"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "bogus"]).await),
         2
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -155,7 +225,7 @@ async fn registrars() {
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -171,7 +241,7 @@ async fn registrars() {
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -189,7 +259,7 @@ async fn registrars() {
         ),
         2
     );
-    adm(
+    two(
         &t,
         &[
             "registrar",
@@ -240,7 +310,7 @@ async fn registrars() {
         "{}",
         list.text
     );
-    adm(&t, &["registrar", "resume", "regA"]).await.unwrap();
+    two(&t, &["registrar", "resume", "regA"]).await.unwrap();
     assert!(db.suspended_registrars().await.unwrap().is_empty());
     // The stored hash is argon2id with the frontend's parameters.
     let r = db
@@ -270,6 +340,7 @@ async fn registrars() {
 #[tokio::test]
 async fn lock_requests() {
     let t = tmp();
+    operators(&t).await;
     adm(
         &t,
         &[
@@ -348,7 +419,7 @@ async fn lock_requests() {
     .unwrap();
     // No lock contact yet: refused.
     assert_eq!(code(adm(&t, &["lock", "request", "example.test"]).await), 4);
-    adm(
+    two(
         &t,
         &[
             "registrar",
