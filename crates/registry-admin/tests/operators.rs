@@ -457,14 +457,24 @@ async fn two_person(env: &Env, direct: &[&str], target: (&str, &str)) -> Output 
         names,
         [
             ("proposal:proposed", "operator:alice"),
+            ("proposal:refused", "operator:alice"),
             ("proposal:approved", "operator:bob"),
             ("proposal:done", "operator:bob"),
         ],
         "{hist:#?}"
     );
-    assert_eq!(steps[1].2["proposed_by"], "alice");
-    assert_eq!(steps[1].2["approved_by"], "bob");
+    assert_eq!(steps[1].2["refused_approval_by"], "alice");
     assert_eq!(steps[2].2["proposed_by"], "alice");
+    assert_eq!(steps[2].2["approved_by"], "bob");
+    assert_eq!(steps[3].2["proposed_by"], "alice");
+    assert_eq!(steps[3].2["approved_by"], "bob");
+    // The expired one: its refusal names the late approver.
+    let late: Vec<&Value> = hist
+        .iter()
+        .filter(|h| h["after"]["proposal"].as_i64() == old_id.parse().ok())
+        .collect();
+    assert_eq!(late.last().unwrap()["op"], "proposal:refused", "{late:?}");
+    assert_eq!(late.last().unwrap()["actor"], "operator:bob");
     out
 }
 

@@ -570,6 +570,36 @@ macro_rules! operators_backend {
                     .ok_or_else(|| OperatorError::NotFound(format!("proposal {}", p.id)))
             }
 
+            /// Records a refused approval (the proposer's own, or too late) by an
+            /// authenticated operator.
+            pub async fn refused(
+                c: &mut Conn,
+                id: i64,
+                operator: &str,
+                reason: &str,
+                now: Timestamp,
+            ) -> Result<(), OperatorError> {
+                let Some(p) = proposal(c, id).await? else {
+                    return Ok(());
+                };
+                history(
+                    c,
+                    Target { kind: &p.target_type, key: &p.target_key },
+                    "proposal:refused",
+                    operator,
+                    &json!({
+                        "proposal": id,
+                        "action": p.action,
+                        "proposed_by": p.proposed_by,
+                        "refused_approval_by": operator,
+                        "reason": reason,
+                    }),
+                    now,
+                    &format!("ADM-P{id}-refused-{}", micros(now)),
+                )
+                .await
+            }
+
             pub async fn add_operator(c: &mut Conn, a: &Approved, now: Timestamp) -> Result<Operator, OperatorError> {
                 if a.proposal.action != "operator.add" {
                     return Err(OperatorError::Refused(format!(
@@ -724,7 +754,22 @@ impl Db {
         signed: &SignedAction,
         check: Check<'_>,
     ) -> Result<Approved, OperatorError> {
-        in_tx!(self, approve(signed, check))
+        // In a block of its own: `in_tx!` returns early on errors.
+        let r: Result<Approved, OperatorError> =
+            async { in_tx!(self, approve(signed, check)) }.await;
+        // An authenticated operator's refused approval is kept too (the transaction that
+        // refused it rolled back): who tried to approve their own or an expired proposal.
+        if let Err(OperatorError::SameOperator(why) | OperatorError::Expired(why)) = &r {
+            let id = serde_json::from_str::<Value>(&signed.args)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_i64));
+            if let Some(id) = id {
+                let (op, now) = (signed.operator.as_str(), check.now);
+                let w: Result<(), OperatorError> = in_tx!(self, refused(id, op, why, now));
+                w?;
+            }
+        }
+        r
     }
 
     /// Records how the execution of an approved proposal ended.
