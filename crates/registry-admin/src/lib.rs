@@ -4,6 +4,11 @@
 //! emergency suspension), registry lock requests (list, show, file, verify, reject), the history
 //! of an object, the login audit log, and one pass of the mail outbox.
 //!
+//! Operators are accounts with Ed25519 keys ([`operators`]): changes are signed with
+//! `--operator NAME --key FILE` and checked by the store before anything happens, and the
+//! security-relevant ones follow the two-person rule ([`proposals`]: `propose`, then another
+//! operator's `proposal approve`).
+//!
 //! Callable as a library ([`run`] / [`run_args`], which the tests use) and as the binary.
 //!
 //! Exit codes of the binary (also [`AdminError::exit_code`]):

@@ -1,5 +1,6 @@
 //! The admin tool as a library, on a fresh SQLite database: registrar management, lock
 //! requests filed, listed, verified (wrong code) and rejected, history, audit, exit codes.
+//! Operators alice and bob sign; registrar changes go through the two-person rule (`two`).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
