@@ -2,7 +2,8 @@
 //! `<domain:update>` with `<rl:lock/>` / `<rl:unlock/>`, answered 1001 with `<rl:reqData>`),
 //! the registry's mail worker sends the confirmation code to the registrar's lock contact
 //! through an SMTP listener on 127.0.0.1, and the operator enters the code with
-//! `registry-admin lock verify` (the library API, on the same database and clock). While the
+//! `registry-admin lock verify` (the library API, on the same database and clock; releasing a
+//! lock is a two-person action: operator alice proposes, bob approves). While the
 //! domain is locked, every command the lock prohibits is refused over EPP with 2304 and the
 //! others still work. Every response frame is validated against the XSDs. Each test runs on
 //! SQLite and on PostgreSQL.
@@ -11,7 +12,8 @@
 mod support;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use epp_proto::domain::{DomainCommand as D, DomainRenew, DomainTransfer, NameServers};
@@ -19,6 +21,8 @@ use epp_proto::ext::registry_lock::{self as rl, LockOp, LockRequestState, Regist
 use epp_proto::ext::{CommandExtension as X, ResponseExtension};
 use epp_proto::host::{HostAddRem, HostCommand, HostUpdate};
 use epp_proto::{Command, TransferOp};
+use registry_admin::operators::OperatorCmd;
+use registry_admin::proposals::{ProposalCmd, ProposeCmd};
 use registry_admin::{AdminError, Cli as AdminCli, Cmd as AdminCmd, LockCmd, RegistrarCmd};
 use registry_mail::Mailer;
 use support::core::*;
@@ -77,13 +81,40 @@ impl Drop for MailWorker {
     }
 }
 
-/// `registry-admin COMMAND` through the library, on the test database and clock.
-async fn admin(env: &CoreEnv, command: AdminCmd) -> Result<registry_admin::Output, AdminError> {
+/// The operators' key files (alice: security, bob: operator), made once per test process.
+fn key(who: &str) -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("key dir");
+        for who in ["alice", "bob"] {
+            let (pkcs8, _) = registry_core::operator::SigningKey::generate().expect("key");
+            std::fs::write(dir.path().join(who), pkcs8).expect("key file");
+        }
+        dir
+    });
+    dir.path().join(who)
+}
+
+fn public_key(who: &str) -> String {
+    let bytes = std::fs::read(key(who)).expect("key file");
+    registry_core::operator::SigningKey::from_bytes(&bytes)
+        .expect("key")
+        .public_key()
+}
+
+/// `registry-admin --operator WHO --key WHO's COMMAND` through the library, on the test
+/// database and clock.
+async fn admin_as(
+    env: &CoreEnv,
+    who: &str,
+    command: AdminCmd,
+) -> Result<registry_admin::Output, AdminError> {
     let cli = AdminCli {
         db: None,
         config: None,
         json: true,
-        operator: "alice".into(),
+        operator: who.into(),
+        key: Some(key(who)),
         command,
     };
     registry_admin::run_on(
@@ -93,6 +124,55 @@ async fn admin(env: &CoreEnv, command: AdminCmd) -> Result<registry_admin::Outpu
         env.registry.config().clone(),
     )
     .await
+}
+
+/// The two operator accounts, on a database that has none yet: alice first, then bob's
+/// enrolment approved by alice.
+async fn ensure_operators(env: &CoreEnv) {
+    if !env.db.operators().await.expect("operators").is_empty() {
+        return;
+    }
+    let add = |who: &str, role: &str| {
+        AdminCmd::Operator(OperatorCmd::Add {
+            name: who.into(),
+            role: role.into(),
+            public_key: public_key(who),
+        })
+    };
+    admin_as(env, "alice", add("alice", "security"))
+        .await
+        .expect("first operator");
+    let p = admin_as(env, "bob", add("bob", "operator"))
+        .await
+        .expect("enrolment");
+    let id = p.json["id"].as_i64().expect("proposal id");
+    admin_as(
+        env,
+        "alice",
+        AdminCmd::Proposal(ProposalCmd::Approve { id }),
+    )
+    .await
+    .expect("approve bob");
+}
+
+/// `registry-admin COMMAND` as alice.
+async fn admin(env: &CoreEnv, command: AdminCmd) -> Result<registry_admin::Output, AdminError> {
+    ensure_operators(env).await;
+    admin_as(env, "alice", command).await
+}
+
+/// A two-person action: alice proposes, bob approves; the approval's output.
+async fn two_person(
+    env: &CoreEnv,
+    propose: ProposeCmd,
+) -> Result<registry_admin::Output, AdminError> {
+    ensure_operators(env).await;
+    let p = admin_as(env, "alice", AdminCmd::Propose(propose)).await?;
+    let id = p.json["id"].as_i64().expect("proposal id");
+    let out = admin_as(env, "bob", AdminCmd::Proposal(ProposalCmd::Approve { id })).await?;
+    assert_eq!(out.json["proposed_by"], "alice");
+    assert_eq!(out.json["approved_by"], "bob");
+    Ok(out)
 }
 
 /// `registry-admin lock verify ID CODE`.
@@ -107,20 +187,32 @@ async fn verify(env: &CoreEnv, id: i64, code: &str) -> Result<registry_admin::Ou
     .await
 }
 
+/// `registry-admin propose lock verify ID CODE` and its approval: releasing a lock.
+async fn release(env: &CoreEnv, id: i64, code: &str) -> Result<registry_admin::Output, AdminError> {
+    two_person(
+        env,
+        ProposeCmd::Lock(LockCmd::Verify {
+            id,
+            code: code.to_owned(),
+        }),
+    )
+    .await
+}
+
 /// A registrar logged in with the registry lock extension.
 async fn session(env: &CoreEnv, cl_id: &str) -> Session {
     let reg = env.registrar(cl_id).await;
     env.login_with(&reg, &EXTS).await
 }
 
-/// reg-a with its lock contact (set with `registry-admin registrar set-lock-contact`), a
+/// reg-a with its lock contact (set with `registry-admin propose registrar set-lock-contact`), a
 /// contact, and `name` delegated to its subordinate host `ns1.NAME` (with a second one,
 /// `ns2.NAME`, linked to nothing) and to an external host.
 async fn setup(env: &CoreEnv, name: &str) -> Session {
     let mut a = session(env, "reg-a").await;
-    let out = admin(
+    let out = two_person(
         env,
-        AdminCmd::Registrar(RegistrarCmd::SetLockContact {
+        ProposeCmd::Registrar(RegistrarCmd::SetLockContact {
             cl_id: "reg-a".into(),
             name: "Lock Keeper".into(),
             phone: "+1.5555550100".into(),
@@ -129,7 +221,7 @@ async fn setup(env: &CoreEnv, name: &str) -> Session {
     )
     .await
     .expect("set-lock-contact");
-    assert_eq!(out.json["email"], LOCK_EMAIL, "{:?}", out.json);
+    assert_eq!(out.json["result"]["email"], LOCK_EMAIL, "{:?}", out.json);
     a.cmd(contact_create("reg-a-c1", "contact-pw")).await.ok();
     a.cmd(host_create("ns.other.example", &[])).await.ok();
     a.cmd(domain_create(
@@ -349,8 +441,13 @@ async fn lock_enforce_unlock_over_epp(backend: Backend) {
             .await
             .expect(2304);
         let code = code_of(&env, &mut sink, id).await;
-        let out = verify(&env, id, &code).await.expect("unlock verify");
-        assert_eq!(out.json["result"], "released", "{:?}", out.json);
+        // Releasing is a two-person action: one operator alone is refused.
+        match verify(&env, id, &code).await {
+            Err(e @ AdminError::NotPermitted(_)) => assert_eq!(e.exit_code(), 9),
+            other => panic!("one operator released a lock: {other:?}"),
+        }
+        let out = release(&env, id, &code).await.expect("unlock verify");
+        assert_eq!(out.json["result"]["result"], "released", "{:?}", out.json);
 
         assert!(domain_server_statuses(&mut a, "locked.test")
             .await
@@ -368,7 +465,7 @@ async fn lock_enforce_unlock_over_epp(backend: Backend) {
 
         // The code is single use.
         assert!(matches!(
-            verify(&env, id, &code).await,
+            release(&env, id, &code).await,
             Err(AdminError::Refused(_) | AdminError::Verification(_))
         ));
         let ops = env

@@ -213,27 +213,21 @@ async fn locked_referral_holds_at_knot(backend: Backend) {
             // that host, its own ns1.locked.test (glue) and an external one, with a DS.
             let (_, mut a) = env.new_session("reg-a").await;
             let (_, mut b) = env.new_session("reg-b").await;
-            registry_admin::run_on(
-                &registry_admin::Cli {
-                    db: None,
-                    config: None,
-                    json: true,
-                    operator: "alice".into(),
-                    command: registry_admin::Cmd::Registrar(
-                        registry_admin::RegistrarCmd::SetLockContact {
-                            cl_id: "reg-a".into(),
-                            name: "Lock Keeper".into(),
-                            phone: "+1.5555550100".into(),
-                            email: LOCK_EMAIL.into(),
-                        },
-                    ),
-                },
-                &env.db,
-                std::sync::Arc::new(env.clock.clone()),
-                env.registry.config().clone(),
-            )
-            .await
-            .expect("set-lock-contact");
+            // The lock contact as `registry-admin propose registrar set-lock-contact` sets
+            // it once approved (the two-person rule has its own tests).
+            env.registry
+                .store()
+                .set_lock_contact(
+                    &registry_core::model::LockContact {
+                        cl_id: "reg-a".into(),
+                        name: "Lock Keeper".into(),
+                        phone: "+1.5555550100".into(),
+                        email: LOCK_EMAIL.into(),
+                    },
+                    registry_core::clock::Clock::now(&env.clock),
+                )
+                .await
+                .expect("set-lock-contact");
             b.cmd(contact_create("b-c1", "contact-pw")).await.ok();
             b.cmd(domain_create("other.test", "b-c1", &[], "dom-pw-b"))
                 .await

@@ -24,8 +24,14 @@ pub enum HistoryCmd {
     Host { name: String },
     /// The history of one contact, oldest first.
     Contact { id: String },
+    /// A registrar account's history (two-person actions, signed admin actions).
+    Registrar { cl_id: String },
+    /// An operator account's history.
+    Operator { name: String },
+    /// A held zone batch's history (by id).
+    Zone { id: String },
     /// Walks the chain of every history and audit row (chaining pending rows first) and reports
-    /// the first row that does not fit. Exit code 8 when the chain or a checkpoint is broken.
+    /// the first row that does not fit. Exit code 10 when the chain or a checkpoint is broken.
     Verify {
         /// A checkpoint file (one JSON line per checkpoint, as the frontends write it): every
         /// line's signature is checked, and the chain must still hold what each one signed.
@@ -43,10 +49,11 @@ pub enum HistoryCmd {
     /// Makes a new checkpoint signing key (PKCS#8, mode 0600; refuses to overwrite a file) and
     /// prints its public key. Keep the key off the database host.
     Keygen { file: PathBuf },
-    /// Signs the chain's current head with KEY and appends the checkpoint to FILE.
+    /// Signs the chain's current head with the checkpoint key and appends it to FILE.
     Checkpoint {
+        /// The checkpoint signing key (`history keygen`), not an operator's `--key`.
         #[arg(long)]
-        key: PathBuf,
+        signing_key: PathBuf,
         #[arg(long)]
         file: PathBuf,
     },
@@ -63,7 +70,22 @@ pub async fn run(
             object(reg, ObjectRef::Domain(name.to_ascii_lowercase())).await
         }
         HistoryCmd::Host { name } => object(reg, ObjectRef::Host(name.to_ascii_lowercase())).await,
-        HistoryCmd::Contact { id } => object(reg, ObjectRef::Contact(id.clone())).await,
+        HistoryCmd::Contact { id } => {
+            object(reg, ObjectRef::Contact(id.to_ascii_lowercase())).await
+        }
+        // Registrar clIDs and operator names are case-sensitive as stored.
+        HistoryCmd::Registrar { cl_id } => rows(
+            registry_core::Store::history(reg.store(), "registrar", cl_id).await?,
+            cl_id,
+        ),
+        HistoryCmd::Operator { name } => rows(
+            registry_core::Store::history(reg.store(), "operator", name).await?,
+            name,
+        ),
+        HistoryCmd::Zone { id } => rows(
+            registry_core::Store::history(reg.store(), "zone", id).await?,
+            id,
+        ),
         HistoryCmd::Verify {
             checkpoint,
             public_key,
@@ -91,14 +113,22 @@ pub async fn run(
             Ok(out)
         }
         HistoryCmd::Keygen { file } => keygen(file),
-        HistoryCmd::Checkpoint { key, file } => checkpoint_now(db, clock, key, file).await,
+        HistoryCmd::Checkpoint { signing_key, file } => {
+            checkpoint_now(db, clock, signing_key, file).await
+        }
     }
 }
 
 async fn object(reg: &Registry<SqlStore>, obj: ObjectRef) -> Result<Output, AdminError> {
-    let rows = reg.history(&obj).await?;
+    let key = match &obj {
+        ObjectRef::Domain(k) | ObjectRef::Host(k) | ObjectRef::Contact(k) => k.clone(),
+    };
+    rows(reg.history(&obj).await?, &key)
+}
+
+fn rows(rows: Vec<registry_core::model::HistoryEntry>, key: &str) -> Result<Output, AdminError> {
     if rows.is_empty() {
-        return Err(AdminError::NotFound(format!("no history for {obj:?}")));
+        return Err(AdminError::NotFound(format!("no history for {key}")));
     }
     let t = rows
         .iter()

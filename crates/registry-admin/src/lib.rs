@@ -4,6 +4,11 @@
 //! emergency suspension), registry lock requests (list, show, file, verify, reject), the history
 //! of an object, the login audit log, and one pass of the mail outbox.
 //!
+//! Operators are accounts with Ed25519 keys ([`operators`]): changes are signed with
+//! `--operator NAME --key FILE` and checked by the store before anything happens, and the
+//! security-relevant ones follow the two-person rule ([`proposals`]: `propose`, then another
+//! operator's `proposal approve`).
+//!
 //! Callable as a library ([`run`] / [`run_args`], which the tests use) and as the binary.
 //!
 //! Exit codes of the binary (also [`AdminError::exit_code`]):
@@ -17,9 +22,13 @@
 //! | 5 | lock verification did not succeed (wrong, expired or exhausted code) |
 //! | 6 | configuration error (config file, database URL, mail settings) |
 //! | 7 | database error |
-//! | 8 | the history chain or a checkpoint does not verify (`history verify`): tampering |
+//! | 8 | not authenticated (no or unreadable `--key`, unknown or disabled operator, bad, stale or replayed signature) |
+//! | 9 | not permitted (a two-person action run directly, approving one's own proposal, a role too low) |
+//! | 10 | the history chain, a checkpoint or the zone reconciliation does not verify (`history verify`): tampering |
 
 mod history;
+pub mod operators;
+pub mod proposals;
 
 pub use history::HistoryCmd;
 
@@ -55,6 +64,10 @@ pub enum AdminError {
     Config(String),
     #[error("database: {0}")]
     Database(String),
+    #[error("not authenticated: {0}")]
+    Unauthenticated(String),
+    #[error("not permitted: {0}")]
+    NotPermitted(String),
     #[error("history does not verify: {0}")]
     Tampered(String),
 }
@@ -68,7 +81,9 @@ impl AdminError {
             AdminError::Verification(_) => 5,
             AdminError::Config(_) => 6,
             AdminError::Database(_) => 7,
-            AdminError::Tampered(_) => 8,
+            AdminError::Unauthenticated(_) => 8,
+            AdminError::NotPermitted(_) => 9,
+            AdminError::Tampered(_) => 10,
         }
     }
 }
@@ -149,9 +164,12 @@ pub struct Cli {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Operator name recorded in the history of lock actions (default: $USER).
+    /// Operator account that signs the action and is recorded in the history (default: $USER).
     #[arg(long, env = "USER", global = true, default_value = "operator")]
     pub operator: String,
+    /// The operator's private key file (`operator keygen`); signs security-relevant actions.
+    #[arg(long, env = "REGISTRY_ADMIN_KEY", global = true)]
+    pub key: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Cmd,
 }
@@ -180,6 +198,18 @@ pub enum Cmd {
     },
     /// Sends the mail that is due (one pass of the mail worker) and exits.
     SendMail,
+    /// Operator accounts and keys.
+    #[command(subcommand)]
+    Operator(operators::OperatorCmd),
+    /// Files a two-person action, signed, for another operator to approve.
+    #[command(subcommand)]
+    Propose(proposals::ProposeCmd),
+    /// Two-person proposals: list, show, approve.
+    #[command(subcommand)]
+    Proposal(proposals::ProposalCmd),
+    /// Zone batches held by the publisher.
+    #[command(subcommand)]
+    Zone(proposals::ZoneCmd),
 }
 
 #[derive(Debug, Args)]
@@ -338,7 +368,16 @@ pub async fn run_on(
     cfg: registry_core::Config,
 ) -> Result<Output, AdminError> {
     let reg = Registry::new(SqlStore::new(db.clone()), Arc::clone(&clock), cfg);
+    proposals::gate(&cli.command, &reg).await?;
+    if let Some((action, args, (kind, key))) = proposals::direct(&cli.command) {
+        let target = registry_store::operators::Target { kind, key: &key };
+        operators::authorize(cli, db, reg.config(), reg.now(), action, args, target).await?;
+    }
     match &cli.command {
+        Cmd::Operator(c) => operators::operator_cmd(cli, db, reg.config(), reg.now(), c).await,
+        Cmd::Propose(c) => proposals::propose_cmd(cli, db, &reg, c).await,
+        Cmd::Proposal(c) => proposals::proposal_cmd(cli, db, &reg, c).await,
+        Cmd::Zone(c) => proposals::zone_cmd(db, c).await,
         Cmd::Registrar(c) => registrar_cmd(db, &reg, c).await,
         Cmd::Lock(c) => lock_cmd(&reg, &cli.operator, c).await,
         Cmd::History(c) => history::run(db, &reg, clock.as_ref(), c).await,
@@ -612,13 +651,8 @@ async fn registrar_cmd(
             cl_id: id,
             password: p,
         } => {
-            let id = cl_id(id)?;
             let h = hash(password(p)?).await?;
-            db.set_registrar_password(&id, &h, now).await?;
-            Ok(Output::new(
-                format!("password of {id} set"),
-                json!({ "cl_id": id.as_str(), "password": "set" }),
-            ))
+            set_password(db, &cl_id(id)?, &h, now).await
         }
         RegistrarCmd::AddCert { cl_id: id, cert } => {
             let id = cl_id(id)?;
@@ -684,22 +718,8 @@ async fn registrar_cmd(
             phone,
             email,
         } => {
-            let id = cl_id(id)?;
-            load_registrar(db, &id).await?;
-            if name.trim().is_empty() || phone.trim().is_empty() {
-                return Err(AdminError::Usage("name and phone must not be empty".into()));
-            }
-            if email.parse::<lettre_free::Address>().is_err() {
-                return Err(AdminError::Usage(format!(
-                    "{email:?} is not an e-mail address"
-                )));
-            }
-            let c = LockContact {
-                cl_id: id.as_str().to_owned(),
-                name: name.trim().to_owned(),
-                phone: phone.trim().to_owned(),
-                email: email.trim().to_owned(),
-            };
+            load_registrar(db, &cl_id(id)?).await?;
+            let c = lock_contact(id, name, phone, email)?;
             reg.store().set_lock_contact(&c, now).await?;
             Ok(Output::new(
                 format!("lock contact of {id}: {} <{}> {}", c.name, c.email, c.phone),
@@ -726,6 +746,38 @@ async fn registrar_cmd(
             ))
         }
     }
+}
+
+async fn set_password(
+    db: &Db,
+    id: &ClientId,
+    h: &registry_core::registrar::PasswordHash,
+    now: epp_proto::Timestamp,
+) -> Result<Output, AdminError> {
+    db.set_registrar_password(id, h, now).await?;
+    Ok(Output::new(
+        format!("password of {id} set"),
+        json!({ "cl_id": id.as_str(), "password": "set" }),
+    ))
+}
+
+/// A lock contact as given on the command line, checked.
+fn lock_contact(id: &str, name: &str, phone: &str, email: &str) -> Result<LockContact, AdminError> {
+    let id = cl_id(id)?;
+    if name.trim().is_empty() || phone.trim().is_empty() {
+        return Err(AdminError::Usage("name and phone must not be empty".into()));
+    }
+    if email.parse::<lettre_free::Address>().is_err() {
+        return Err(AdminError::Usage(format!(
+            "{email:?} is not an e-mail address"
+        )));
+    }
+    Ok(LockContact {
+        cl_id: id.as_str().to_owned(),
+        name: name.trim().to_owned(),
+        phone: phone.trim().to_owned(),
+        email: email.trim().to_owned(),
+    })
 }
 
 /// A minimal e-mail address check (local@domain, no spaces), enough to catch typos.

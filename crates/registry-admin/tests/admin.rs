@@ -1,5 +1,6 @@
 //! The admin tool as a library, on a fresh SQLite database: registrar management, lock
 //! requests filed, listed, verified (wrong code) and rejected, history, audit, exit codes.
+//! Operators alice and bob sign; registrar changes go through the two-person rule (`two`).
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -23,10 +24,79 @@ fn tmp() -> Tmp {
     Tmp { _dir: dir, url }
 }
 
-async fn adm(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
-    let mut v = vec!["registry-admin", "--db", &t.url, "--operator", "alice"];
+async fn adm_as(t: &Tmp, who: &str, args: &[&str]) -> Result<Output, AdminError> {
+    let key = t._dir.path().join(format!("{who}.key"));
+    let key = key.to_str().unwrap();
+    let mut v = vec![
+        "registry-admin",
+        "--db",
+        &t.url,
+        "--operator",
+        who,
+        "--key",
+        key,
+    ];
     v.extend_from_slice(args);
     run_args(v).await
+}
+
+/// As alice (a security operator).
+async fn adm(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
+    adm_as(t, "alice", args).await
+}
+
+/// Operators alice (security, the first account) and bob (operator, approved by alice).
+async fn operators(t: &Tmp) {
+    let mut pk = Vec::new();
+    for who in ["alice", "bob"] {
+        let file = t._dir.path().join(format!("{who}.key"));
+        let out = adm_as(t, who, &["operator", "keygen", file.to_str().unwrap()])
+            .await
+            .unwrap();
+        pk.push(out.json["public_key"].as_str().unwrap().to_owned());
+    }
+    adm(
+        t,
+        &[
+            "operator",
+            "add",
+            "alice",
+            "--role",
+            "security",
+            "--public-key",
+            &pk[0],
+        ],
+    )
+    .await
+    .unwrap();
+    let p = adm_as(
+        t,
+        "bob",
+        &[
+            "operator",
+            "add",
+            "bob",
+            "--role",
+            "operator",
+            "--public-key",
+            &pk[1],
+        ],
+    )
+    .await
+    .unwrap();
+    let id = p.json["id"].to_string();
+    adm(t, &["proposal", "approve", &id]).await.unwrap();
+}
+
+/// A two-person action: alice proposes `args`, bob approves; the result of the action.
+async fn two(t: &Tmp, args: &[&str]) -> Result<Output, AdminError> {
+    let mut v = vec!["propose"];
+    v.extend_from_slice(args);
+    let p = adm(t, &v).await?;
+    let id = p.json["id"].to_string();
+    let mut out = adm_as(t, "bob", &["proposal", "approve", &id]).await?;
+    out.json = out.json["result"].clone();
+    Ok(out)
 }
 
 fn code(r: Result<Output, AdminError>) -> i32 {
@@ -41,6 +111,7 @@ const FP: &str = "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23
 #[tokio::test]
 async fn registrars() {
     let t = tmp();
+    operators(&t).await;
     let out = adm(
         &t,
         &[
@@ -91,7 +162,7 @@ async fn registrars() {
         "-----BEGIN CERTIFICATE-----\nAAECAwQ=\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
-    let out = adm(
+    let out = two(
         &t,
         &["registrar", "add-cert", "regA", pem.to_str().unwrap()],
     )
@@ -103,17 +174,17 @@ async fn registrars() {
         "08bb5e5d6eaac1049ede0893d30ed022b1a4d9b5b48db414871f51c9cb35283d"
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-cert", "regA", "not-a-cert"]).await),
+        code(two(&t, &["registrar", "add-cert", "regA", "not-a-cert"]).await),
         2
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "remove-cert", "regA", FP]).await),
+        code(two(&t, &["registrar", "remove-cert", "regA", FP]).await),
         0
     );
     // The last certificate stays.
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &["registrar", "remove-cert", "regA", pem.to_str().unwrap()]
             )
@@ -122,24 +193,24 @@ async fn registrars() {
         4
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
         0
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "2001:db8::/32"]).await),
         4
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "remove-network", "regA", "192.0.2.0/24"]).await),
+        code(two(&t, &["registrar", "remove-network", "regA", "192.0.2.0/24"]).await),
         0
     );
     assert_eq!(
-        code(adm(&t, &["registrar", "add-network", "regA", "bogus"]).await),
+        code(two(&t, &["registrar", "add-network", "regA", "bogus"]).await),
         2
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -155,7 +226,7 @@ async fn registrars() {
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -171,7 +242,7 @@ async fn registrars() {
     );
     assert_eq!(
         code(
-            adm(
+            two(
                 &t,
                 &[
                     "registrar",
@@ -189,7 +260,7 @@ async fn registrars() {
         ),
         2
     );
-    adm(
+    two(
         &t,
         &[
             "registrar",
@@ -240,7 +311,7 @@ async fn registrars() {
         "{}",
         list.text
     );
-    adm(&t, &["registrar", "resume", "regA"]).await.unwrap();
+    two(&t, &["registrar", "resume", "regA"]).await.unwrap();
     assert!(db.suspended_registrars().await.unwrap().is_empty());
     // The stored hash is argon2id with the frontend's parameters.
     let r = db
@@ -270,6 +341,7 @@ async fn registrars() {
 #[tokio::test]
 async fn lock_requests() {
     let t = tmp();
+    operators(&t).await;
     adm(
         &t,
         &[
@@ -348,7 +420,7 @@ async fn lock_requests() {
     .unwrap();
     // No lock contact yet: refused.
     assert_eq!(code(adm(&t, &["lock", "request", "example.test"]).await), 4);
-    adm(
+    two(
         &t,
         &[
             "registrar",
@@ -540,7 +612,7 @@ async fn history_chain_verify() {
             .unwrap();
     }
     let e = adm(&t, &["history", "verify", "--zone"]).await.unwrap_err();
-    assert_eq!(e.exit_code(), 8, "{e}");
+    assert_eq!(e.exit_code(), 10, "{e}");
     assert!(e.to_string().contains("ghost.test"), "{e}");
 
     let key = dir.path().join("cp.key");
@@ -566,7 +638,14 @@ async fn history_chain_verify() {
     let cps_s = cps.to_str().unwrap();
     let cp = adm(
         &t,
-        &["history", "checkpoint", "--key", key_s, "--file", cps_s],
+        &[
+            "history",
+            "checkpoint",
+            "--signing-key",
+            key_s,
+            "--file",
+            cps_s,
+        ],
     )
     .await
     .unwrap();
@@ -591,7 +670,7 @@ async fn history_chain_verify() {
     let good = verify_cp(public.clone()).await.unwrap();
     assert!(good.text.contains("checkpoint ok"), "{}", good.text);
     let e = verify_cp(other_pub).await.unwrap_err();
-    assert_eq!(e.exit_code(), 8, "{e}");
+    assert_eq!(e.exit_code(), 10, "{e}");
     assert!(e.to_string().contains("does not verify"), "{e}");
 
     // A forged checkpoint line (position changed, signature kept).
@@ -615,7 +694,7 @@ async fn history_chain_verify() {
     )
     .await
     .unwrap_err();
-    assert_eq!(e.exit_code(), 8, "{e}");
+    assert_eq!(e.exit_code(), 10, "{e}");
 
     // The triggers refuse edits; an intruder drops them, then edits row 5 in place.
     let raw = Db::connect(&t.url, 1).await.unwrap();
@@ -634,7 +713,7 @@ async fn history_chain_verify() {
     )
     .await;
     let e = adm(&t, &["history", "verify"]).await.unwrap_err();
-    assert_eq!(e.exit_code(), 8);
+    assert_eq!(e.exit_code(), 10);
     assert!(e.to_string().contains("chain position 5"), "{e}");
     intrude(
         &raw,
@@ -652,7 +731,7 @@ async fn history_chain_verify() {
     intrude(&raw, "DELETE FROM object_history WHERE chain_seq >= 7").await;
     assert!(adm(&t, &["history", "verify"]).await.is_ok());
     let e = verify_cp(public).await.unwrap_err();
-    assert_eq!(e.exit_code(), 8);
+    assert_eq!(e.exit_code(), 10);
     assert!(e.to_string().contains("deleted"), "{e}");
     raw.close().await;
     db.close().await;

@@ -49,6 +49,28 @@ pub struct Config {
     pub lock: LockConfig,
     /// How the registry sends e-mail (lock confirmation codes and outcomes).
     pub mail: MailConfig,
+    /// Operator accounts and the two-person rule.
+    pub operators: OperatorsConfig,
+}
+
+/// Operator accounts and the two-person rule (`[operators]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperatorsConfig {
+    /// How long a proposal can be approved after it was made (hours, 1-720). Default 24.
+    pub proposal_window_hours: u32,
+    /// How old a signed action may be when it arrives (seconds; also how far ahead of the
+    /// registry's clock). Default 300.
+    pub signature_max_age_secs: u32,
+}
+
+impl Default for OperatorsConfig {
+    fn default() -> Self {
+        Self {
+            proposal_window_hours: 24,
+            signature_max_age_secs: 300,
+        }
+    }
 }
 
 /// Registry lock (`[lock]`).
@@ -135,6 +157,7 @@ impl Default for Config {
             purge_hold_hours: 24,
             lock: LockConfig::default(),
             mail: MailConfig::default(),
+            operators: OperatorsConfig::default(),
         }
     }
 }
@@ -184,6 +207,10 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("tld = [\"test\"]").is_err());
         assert!(toml::from_str::<Config>("[lock]\nmax_attempt = 3").is_err());
+        assert!(toml::from_str::<Config>("[operators]\nwindow = 3").is_err());
+        let ops: Config = toml::from_str("[operators]\nproposal_window_hours = 2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ops.operators.proposal_window_hours, 2);
         assert!(toml::from_str::<Config>("[mail]\nchannel = \"carrier-pigeon\"").is_err());
         let empty: Config = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(empty, Config::default());

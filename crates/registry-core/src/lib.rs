@@ -28,6 +28,7 @@ mod lock;
 pub mod mail;
 pub mod memory;
 pub mod model;
+pub mod operator;
 pub mod policy;
 pub mod public;
 pub mod reconcile;

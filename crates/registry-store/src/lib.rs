@@ -14,6 +14,7 @@ mod registrars_admin;
 
 pub use db::{Db, DbError};
 pub mod objects;
+pub mod operators;
 pub mod public;
 
 pub use group_commit::{GroupCommitStats, GroupTx};

@@ -2,8 +2,9 @@
 //!
 //! - `zonegen publish --config FILE`: the single writer of the zone (runs until SIGINT/SIGTERM).
 //! - `zonegen write --config FILE --out PATH`: one full generation into a master file.
-//! - `zonegen held list --config FILE` / `zonegen held approve ID --operator NAME --config FILE`:
-//!   the safety valve's held batches.
+//! - `zonegen held list --config FILE`: the held batches. `zonegen held approve` refuses:
+//!   publishing a held batch is a two-person action (`registry-admin propose zone approve ID`,
+//!   then another operator's `registry-admin proposal approve`).
 //!
 //! Exit status: 0 on success, 1 on an error (printed), 2 on a usage error (clap).
 //! The program lives in the library ([`main`]) so that tests can build it under another name.
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::ops::{approve_held_batch, pending_held_batches, write_zone_file};
+use crate::ops::{pending_held_batches, write_zone_file};
 use crate::publisher::Publisher;
 use crate::source_db::DbSource;
 use crate::store::SqlStore;
@@ -60,7 +61,7 @@ enum HeldCmd {
         #[arg(long)]
         config: PathBuf,
     },
-    /// Approve a held batch: the publisher then publishes it as it is.
+    /// Refused: approving a held batch is a two-person action (registry-admin propose zone approve ID).
     Approve {
         id: i64,
         #[arg(long)]
@@ -240,16 +241,10 @@ async fn held_list(config: PathBuf) -> CliResult {
     Ok(())
 }
 
-async fn held_approve(config: PathBuf, id: i64, operator: &str) -> CliResult {
-    let (_, db) = open(&config).await?;
-    let h = approve_held_batch(&db, id, operator)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "approved held batch {} (zone {}) by {}",
-        h.id,
-        h.zone,
-        h.approved_by.as_deref().unwrap_or(operator)
-    );
-    Ok(())
+/// One operator alone cannot publish a held batch (issue 13): the approval goes through
+/// registry-admin's two-person rule, which signs and records both operators.
+async fn held_approve(_config: PathBuf, id: i64, _operator: &str) -> CliResult {
+    Err(format!(
+        "approving held batch {id} is a two-person action: `registry-admin --operator NAME --key FILE propose zone approve {id}`, then another operator runs `registry-admin proposal approve PROPOSAL-ID`"
+    ))
 }
