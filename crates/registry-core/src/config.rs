@@ -49,6 +49,8 @@ pub struct Config {
     pub lock: LockConfig,
     /// How the registry sends e-mail (lock confirmation codes and outcomes).
     pub mail: MailConfig,
+    /// Bounds on failed authInfo attempts ([`crate::auth_guard`]).
+    pub auth_info: crate::auth_guard::AuthInfoConfig,
 }
 
 /// Registry lock (`[lock]`).
@@ -135,6 +137,7 @@ impl Default for Config {
             purge_hold_hours: 24,
             lock: LockConfig::default(),
             mail: MailConfig::default(),
+            auth_info: crate::auth_guard::AuthInfoConfig::default(),
         }
     }
 }
@@ -184,6 +187,11 @@ mod tests {
     fn unknown_keys_are_refused() {
         assert!(toml::from_str::<Config>("tld = [\"test\"]").is_err());
         assert!(toml::from_str::<Config>("[lock]\nmax_attempt = 3").is_err());
+        let c: Config = toml::from_str("[auth_info]\nobject_max_failures = 2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.auth_info.object_max_failures, 2);
+        assert_eq!(c.auth_info.registrar_max_failures, 10);
+        assert!(toml::from_str::<Config>("[auth_info]\nmax_failures = 2").is_err());
         assert!(toml::from_str::<Config>("[mail]\nchannel = \"carrier-pigeon\"").is_err());
         let empty: Config = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(empty, Config::default());
