@@ -23,6 +23,7 @@ both_backends!(
     namespace_limits_are_configurable,
     auth_info_guessing_is_bounded,
     slow_database_gets_2400_and_nothing_applied_later,
+    junk_connections_cannot_crowd_out_a_registrar,
 );
 
 fn addr(last: u8) -> IpAddr {
@@ -519,5 +520,54 @@ async fn slow_database_gets_2400_and_nothing_applied_later(backend: Backend) {
             .await
             .ok();
     })
+    .await;
+}
+
+/// `[limits] max_connections_per_source`, `handshakes_per_second_per_source` and
+/// `max_prelogin_connections`: idle TCP connections (no TLS) from 127.0.0.5 beyond its budget
+/// are closed at accept; a handshake storm from 127.0.0.6 is cut by its rate; the real
+/// registrar from 127.0.0.1 still connects and logs in.
+async fn junk_connections_cannot_crowd_out_a_registrar(backend: Backend) {
+    run(
+        backend,
+        |c| {
+            c.limits.max_connections = 64;
+            c.limits.max_prelogin_connections = 40;
+            c.limits.max_connections_per_source = 8;
+            c.limits.handshakes_per_second_per_source = 10;
+        },
+        |env| async move {
+            let id = env.simple_registrar("reg-a", "right-pw-1").await;
+            let mut junk = Vec::new();
+            for _ in 0..200 {
+                if let Ok(t) = Client::tcp(env.addr, addr(5)).await {
+                    junk.push(t);
+                }
+            }
+            let storm_id = env.pki.client("storm");
+            let mut storm_ok = 0;
+            for _ in 0..30 {
+                if env.connect(addr(6), Some(&storm_id)).await.is_ok() {
+                    storm_ok += 1;
+                }
+            }
+            assert!(storm_ok < 30, "the handshake storm is cut by the rate");
+            let mut c = env
+                .connect(LOCAL, Some(&id))
+                .await
+                .expect("the registrar connects");
+            assert_eq!(
+                c.login("reg-a", "right-pw-1").await.expect("login").code,
+                1000
+            );
+            eventually("junk refused at accept", || async {
+                env.metric(r#"eppd_connections_refused_total{reason="source_connections"}"#)
+                    >= 100.0
+            })
+            .await;
+            assert!(env.metric(r#"eppd_connections_refused_total{reason="source_rate"}"#) >= 1.0);
+            drop(junk);
+        },
+    )
     .await;
 }

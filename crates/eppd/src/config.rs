@@ -96,6 +96,15 @@ impl Config {
         if self.limits.max_connections == 0 || self.limits.password_workers == 0 {
             return bad("limits.max_connections and limits.password_workers must be at least 1");
         }
+        if self.limits.max_connections_per_source == 0
+            || self.limits.handshakes_per_second_per_source == 0
+            || self.limits.max_prelogin_connections == 0
+        {
+            return bad("limits.max_connections_per_source, limits.handshakes_per_second_per_source and limits.max_prelogin_connections must be at least 1");
+        }
+        if self.limits.ipv6_source_prefix > 128 {
+            return bad("limits.ipv6_source_prefix must be at most 128");
+        }
         if self.limits.max_frame_len < 64 {
             return bad("limits.max_frame_len must be at least 64 bytes");
         }
@@ -280,6 +289,22 @@ pub struct LimitConfig {
     /// longest wait for a pooled database connection. Default 10 000.
     #[serde(default = "default_command_timeout_ms")]
     pub command_timeout_ms: u64,
+    /// Open connections from one source (an IPv4 address, or an IPv6 network of
+    /// `ipv6_source_prefix` bits); one more is closed at accept, before TLS. Connections
+    /// from `[proxy] trusted` peers are not counted. Default 64.
+    #[serde(default = "default_max_connections_per_source")]
+    pub max_connections_per_source: usize,
+    /// New connections one source may open per second (a bucket of one second's worth);
+    /// more are closed at accept, before TLS. Default 20.
+    #[serde(default = "default_handshakes_per_second_per_source")]
+    pub handshakes_per_second_per_source: u32,
+    /// The prefix length that makes an IPv6 address one source. Default 64.
+    #[serde(default = "default_ipv6_source_prefix")]
+    pub ipv6_source_prefix: u8,
+    /// Of `max_connections`, how many may be not yet logged in (TLS handshake, greeting,
+    /// failed logins); the rest stay free for logged-in sessions. Default 256.
+    #[serde(default = "default_max_prelogin_connections")]
+    pub max_prelogin_connections: usize,
 }
 
 impl LimitConfig {
@@ -306,12 +331,28 @@ impl Default for LimitConfig {
             xml_max_namespaces_per_element: default_xml_max_namespaces_per_element(),
             xml_max_namespaces: default_xml_max_namespaces(),
             command_timeout_ms: default_command_timeout_ms(),
+            max_connections_per_source: default_max_connections_per_source(),
+            handshakes_per_second_per_source: default_handshakes_per_second_per_source(),
+            ipv6_source_prefix: default_ipv6_source_prefix(),
+            max_prelogin_connections: default_max_prelogin_connections(),
         }
     }
 }
 
 fn default_xml_max_namespaces_per_element() -> usize {
     epp_wire::dom::DEFAULT_MAX_NAMESPACES_PER_ELEMENT
+}
+fn default_max_connections_per_source() -> usize {
+    64
+}
+fn default_handshakes_per_second_per_source() -> u32 {
+    20
+}
+fn default_ipv6_source_prefix() -> u8 {
+    64
+}
+fn default_max_prelogin_connections() -> usize {
+    256
 }
 fn default_command_timeout_ms() -> u64 {
     10_000

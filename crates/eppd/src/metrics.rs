@@ -64,6 +64,7 @@ pub struct Metrics {
     latency: HistogramFamily,
     login_failures: Family<Reason, Counter>,
     lockouts: Family<Scope, Counter>,
+    connections_refused: Family<Reason, Counter>,
     certs_expiring: Gauge,
     journal_lag: Gauge,
     last_published_serial: Gauge,
@@ -114,6 +115,12 @@ impl Metrics {
             "Login lock-outs started, by what is locked (clid, source, certificate)",
             lockouts.clone(),
         );
+        let connections_refused = Family::<Reason, Counter>::default();
+        registry.register(
+            "eppd_connections_refused",
+            "Connections closed at accept, before TLS, by reason (connection limit, pre-login pool, source budget)",
+            connections_refused.clone(),
+        );
         let certs_expiring = Gauge::default();
         registry.register(
             "eppd_client_certs_expiring",
@@ -139,6 +146,7 @@ impl Metrics {
             latency,
             login_failures,
             lockouts,
+            connections_refused,
             certs_expiring,
             journal_lag,
             last_published_serial,
@@ -197,6 +205,14 @@ impl Metrics {
         self.lockouts
             .get_or_create(&Scope {
                 scope: scope.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn connection_refused(&self, reason: &str) {
+        self.connections_refused
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
             })
             .inc();
     }

@@ -122,11 +122,18 @@ struct Session<S> {
     buf: Vec<u8>,
     stop: watch::Receiver<bool>,
     logged_in: Option<(LoggedIn, CommandContext)>,
+    /// The place in the pre-login pool, held until login.
+    prelogin: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Runs a session to its end and closes the connection.
-pub(crate) async fn run<S>(stream: S, peer: Peer, shared: Arc<Shared>, stop: watch::Receiver<bool>)
-where
+pub(crate) async fn run<S>(
+    stream: S,
+    peer: Peer,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    prelogin: tokio::sync::OwnedSemaphorePermit,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let _open = shared.metrics.session_opened();
@@ -137,6 +144,7 @@ where
         buf: Vec::new(),
         stop,
         logged_in: None,
+        prelogin: Some(prelogin),
     };
     s.serve().await;
     let frame = s.shared.config.timeouts.frame();
@@ -245,6 +253,7 @@ where
                         };
                         let sv_trid = ctx.sv_trid.clone();
                         self.logged_in = Some((session, ctx));
+                        self.prelogin = None;
                         success(ResultCode::Success, cl_trid, sv_trid)
                     }
                     Err(e) => self.error(e, cl_trid),
