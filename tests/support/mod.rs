@@ -230,6 +230,7 @@ fn with_database(url: &str, name: &str) -> String {
 // PKI
 
 /// A certificate and its key, as a client presents them.
+#[derive(Clone)]
 pub struct Identity {
     pub chain: Vec<CertificateDer<'static>>,
     pub key_der: Vec<u8>,
@@ -413,6 +414,8 @@ pub fn test_config(pki: &Pki, db_url: &str) -> Config {
 /// One running server.
 pub struct Frontend {
     pub addr: SocketAddr,
+    /// What the server counts into (`metrics.render()` is the text a scraper gets).
+    pub metrics: Arc<eppd::Metrics>,
     pub shutdown: Shutdown,
     pub task: JoinHandle<Result<(), ServerError>>,
     /// Becomes true when `run` has returned.
@@ -426,7 +429,8 @@ impl Frontend {
         handler: Arc<dyn CommandHandler>,
         clock: Arc<dyn Clock>,
     ) -> Frontend {
-        let server = Server::bind(config, db, handler, clock)
+        let metrics = Arc::new(eppd::Metrics::new());
+        let server = Server::bind_with_metrics(config, db, handler, clock, Arc::clone(&metrics))
             .await
             .expect("bind server");
         let addr = server.local_addrs()[0];
@@ -440,6 +444,7 @@ impl Frontend {
         });
         Frontend {
             addr,
+            metrics,
             shutdown,
             task,
             done,
@@ -606,6 +611,27 @@ impl Env {
 
     pub async fn audit(&self) -> Vec<LoginAuditEntry> {
         self.db.login_audit(1000).await.expect("audit")
+    }
+
+    /// The running server's metrics text (OpenMetrics).
+    pub fn metrics_text(&self) -> String {
+        self.server
+            .as_ref()
+            .expect("server still there")
+            .metrics
+            .render()
+    }
+
+    /// The value of one sample line of the metrics text (`name{labels}`), 0 when absent.
+    pub fn metric(&self, sample: &str) -> f64 {
+        self.metrics_text()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(sample)
+                    .and_then(|rest| rest.strip_prefix(' '))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0.0)
     }
 
     pub fn take_server(&mut self) -> Frontend {

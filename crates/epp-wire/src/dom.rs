@@ -22,9 +22,16 @@ use crate::error::DecodeError;
 pub struct Limits {
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Per element, namespace declarations not counted.
     pub max_attributes: usize,
     /// Per text node and per attribute value, in bytes.
     pub max_text: usize,
+    /// Namespace declarations (`xmlns`, `xmlns:p`) on one element. Every name is resolved
+    /// against the declarations in scope, so together with `max_namespaces` and `max_depth`
+    /// this keeps the work per name, and so the whole decode, linear in the frame size.
+    pub max_namespaces_per_element: usize,
+    /// Namespace declarations in the whole document.
+    pub max_namespaces: usize,
 }
 
 impl Default for Limits {
@@ -34,9 +41,17 @@ impl Default for Limits {
             max_elements: 20_000,
             max_attributes: 16,
             max_text: 64 * 1024,
+            max_namespaces_per_element: DEFAULT_MAX_NAMESPACES_PER_ELEMENT,
+            max_namespaces: DEFAULT_MAX_NAMESPACES,
         }
     }
 }
+
+/// Default of [`Limits::max_namespaces_per_element`]: an `<epp>` declaring every EPP
+/// namespace and extension anyone uses needs about 15.
+pub const DEFAULT_MAX_NAMESPACES_PER_ELEMENT: usize = 32;
+/// Default of [`Limits::max_namespaces`].
+pub const DEFAULT_MAX_NAMESPACES: usize = 128;
 
 /// An attribute. Names and values borrow from the document where they can.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +201,7 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
     let mut stack: Vec<Element<'a>> = Vec::with_capacity(8);
     let mut root: Option<Element<'a>> = None;
     let mut elements = 0usize;
+    let mut namespaces = 0usize;
 
     loop {
         let (resolved, event) = reader
@@ -208,10 +224,26 @@ pub fn parse<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Element<'a>, Decode
                 let ns = namespace(resolved)?;
                 let name = borrow_from(input, start.local_name().into_inner())?;
                 let mut attrs = Vec::new();
+                let mut declared = 0usize;
+                // quick-xml checks each attribute name against the ones before it, so the
+                // limits are checked as the attributes come: an element with thousands of
+                // them costs no more than one at the limit.
                 for attr in start.attributes() {
                     let attr = attr.map_err(|e| DecodeError::Malformed(e.to_string()))?;
                     let key = attr.key;
                     if key.as_namespace_binding().is_some() {
+                        declared += 1;
+                        namespaces += 1;
+                        if declared > limits.max_namespaces_per_element {
+                            return Err(DecodeError::LimitExceeded(
+                                "too many namespace declarations on one element",
+                            ));
+                        }
+                        if namespaces > limits.max_namespaces {
+                            return Err(DecodeError::LimitExceeded(
+                                "too many namespace declarations",
+                            ));
+                        }
                         continue;
                     }
                     if attrs.len() >= limits.max_attributes {
@@ -386,6 +418,69 @@ mod tests {
         assert!(matches!(p(&long), Err(DecodeError::LimitExceeded(_))));
         let long = format!(r#"<a b="{}"/>"#, "x".repeat(70_000));
         assert!(matches!(p(&long), Err(DecodeError::LimitExceeded(_))));
+    }
+
+    fn ns_bomb(n: usize) -> String {
+        let decls: String = (0..n)
+            .map(|i| format!(r#" xmlns:p{i}="urn:example:{i}""#))
+            .collect();
+        format!(r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0"{decls}><hello/></epp>"#)
+    }
+
+    #[test]
+    fn namespace_declarations_are_bounded_per_element() {
+        let max = Limits::default().max_namespaces_per_element;
+        // The default namespace counts too: max - 1 prefixed ones plus xmlns fit.
+        assert!(p(&ns_bomb(max - 1)).is_ok());
+        assert!(matches!(
+            p(&ns_bomb(max)),
+            Err(DecodeError::LimitExceeded(m)) if m.contains("one element")
+        ));
+        // The namespace bomb of issue 19: 45,000 declarations, about 1 MB, under the frame
+        // limit; refused at the limit rather than checked pairwise.
+        let bomb = ns_bomb(45_000);
+        assert!(bomb.len() > 1_000_000, "{}", bomb.len());
+        assert!(matches!(p(&bomb), Err(DecodeError::LimitExceeded(_))));
+    }
+
+    #[test]
+    fn namespace_declarations_are_bounded_per_document() {
+        let limits = Limits::default();
+        let children = |n: usize| -> String {
+            let c: String = (0..n)
+                .map(|i| format!(r#"<p{i}:c xmlns:p{i}="urn:example:{i}"/>"#))
+                .collect();
+            format!(r#"<epp xmlns="urn:ietf:params:xml:ns:epp-1.0">{c}</epp>"#)
+        };
+        // One on the root, the rest on children (each within the per-element bound).
+        assert!(p(&children(limits.max_namespaces - 1)).is_ok());
+        assert!(matches!(
+            p(&children(limits.max_namespaces)),
+            Err(DecodeError::LimitExceeded(
+                "too many namespace declarations"
+            ))
+        ));
+        // Both bounds are the caller's.
+        let tight = Limits {
+            max_namespaces_per_element: 2,
+            max_namespaces: 3,
+            ..Limits::default()
+        };
+        assert!(parse(ns_bomb(1).as_bytes(), &tight).is_ok());
+        assert!(parse(ns_bomb(2).as_bytes(), &tight).is_err());
+        assert!(parse(children(2).as_bytes(), &tight).is_ok());
+        assert!(parse(children(3).as_bytes(), &tight).is_err());
+    }
+
+    #[test]
+    fn many_attributes_stop_at_the_limit() {
+        let attrs: String = (0..45_000).map(|i| format!(r#" a{i}="x""#)).collect();
+        assert!(matches!(
+            p(&format!("<a{attrs}/>")),
+            Err(DecodeError::LimitExceeded("too many attributes"))
+        ));
+        let dup = r#"<a xmlns:p="urn:x" xmlns:p="urn:y"/>"#;
+        assert!(matches!(p(dup), Err(DecodeError::Malformed(_))));
     }
 
     #[test]

@@ -59,12 +59,16 @@ impl std::fmt::Debug for App {
 
 /// Connects to the configured database and runs its migrations.
 pub async fn connect_db(config: &Config) -> Result<Db, AppError> {
-    Db::connect(&config.database.url, config.database.max_connections)
-        .await
-        .map_err(|source| AppError::Db {
-            url: redact_url(&config.database.url),
-            source,
-        })
+    Db::connect_bounded(
+        &config.database.url,
+        config.database.max_connections,
+        config.limits.command_timeout(),
+    )
+    .await
+    .map_err(|source| AppError::Db {
+        url: redact_url(&config.database.url),
+        source,
+    })
 }
 
 /// The URL without a password, for messages.

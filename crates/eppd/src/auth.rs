@@ -5,8 +5,13 @@
 //! right (argon2id, off the async threads), the source address is in the registrar's
 //! networks, the registrar is active, and it has fewer live sessions here than its limit.
 //! Every authentication failure answers the same 2200; the audit log (table + tracing) has the
-//! true reason. Repeated failures from one address or for one clID lock both out for a while
-//! (2501, connection closed).
+//! true reason. Repeated failures lock out for a while (2501, connection closed): every failure
+//! counts against its source address (and its certificate, `lockout.by_certificate`), but
+//! against the clID only when the certificate was pinned to that clID and the address was in
+//! its networks — clIDs are public, so any other rule would let anyone with a certificate of
+//! the CA lock a competitor out. For the same reason a login with the registrar's own
+//! certificate from its own networks is refused by a lock-out of its clID only, not by one of
+//! an address or certificate someone else may share.
 
 use std::net::IpAddr;
 
@@ -15,7 +20,8 @@ use epp_proto::ext::registry_lock;
 use epp_proto::session::Login;
 use epp_proto::{ns, ClientId};
 use registry_core::registrar::{
-    check_peer, AuthFailure, CertFingerprint, LoginAuditEntry, LoginOutcome, Registrar,
+    check_peer, is_clid_strike, AuthFailure, CertFingerprint, LoginAuditEntry, LoginOutcome,
+    Registrar,
 };
 use registry_store::registrars::LockKey;
 use tracing::{error, info, warn};
@@ -89,10 +95,37 @@ pub(crate) async fn login(
         cert_fingerprint: Some(fingerprint),
         outcome,
         reason,
+        clid_strike: false,
     };
-    let keys = [LockKey::Source(source_ip), LockKey::ClId(cl_id.to_owned())];
 
-    match shared.db.lockout_until(&keys, now).await {
+    let registrar = match shared.db.registrar(&login.cl_id).await {
+        Ok(r) => r,
+        Err(e) => {
+            error!(error = %e, cl_id, "cannot load registrar");
+            return Err(SessionError::Internal);
+        }
+    };
+    // The registrar's own side: what an outsider cannot fake. Only its clID's lock-out
+    // applies to it, and only its failures count against the clID.
+    let own_side = registrar
+        .as_ref()
+        .is_some_and(|r| r.pins(&fingerprint) && r.allows_source(source_ip));
+    let clid_key = LockKey::ClId(cl_id.to_owned());
+    let mut outsider_keys = vec![LockKey::Source(source_ip)];
+    if shared.config.lockout.by_certificate {
+        outsider_keys.push(LockKey::Cert(fingerprint));
+    }
+    let lock_keys: Vec<LockKey> = if own_side {
+        vec![clid_key.clone()]
+    } else {
+        outsider_keys
+            .iter()
+            .cloned()
+            .chain([clid_key.clone()])
+            .collect()
+    };
+
+    match shared.db.lockout_until(&lock_keys, now).await {
         Ok(None) => {}
         Ok(Some(until)) => {
             record(
@@ -112,13 +145,6 @@ pub(crate) async fn login(
         }
     }
 
-    let registrar = match shared.db.registrar(&login.cl_id).await {
-        Ok(r) => r,
-        Err(e) => {
-            error!(error = %e, cl_id, "cannot load registrar");
-            return Err(SessionError::Internal);
-        }
-    };
     let pw_ok = match shared
         .passwords
         .verify(
@@ -144,13 +170,14 @@ pub(crate) async fn login(
     let registrar: Registrar = match registrar {
         Some(r) if failures.is_empty() => r,
         _ => {
-            return Err(fail(
-                shared,
-                audit(LoginOutcome::Failure, join_reasons(&failures)),
-                &keys,
-                now,
-            )
-            .await)
+            let strike = is_clid_strike(&failures);
+            let mut entry = audit(LoginOutcome::Failure, join_reasons(&failures));
+            entry.clid_strike = strike;
+            let mut count_keys = outsider_keys;
+            if strike {
+                count_keys.push(clid_key);
+            }
+            return Err(fail(shared, entry, &count_keys, now).await);
         }
     };
 
@@ -224,7 +251,8 @@ pub(crate) async fn login(
     })
 }
 
-/// Records a failed login and decides between 2200 and a lock-out (2501).
+/// Records a failed login, counts it against `keys` and decides between 2200 and a lock-out
+/// (2501). A clID's lock-out is the registrar's business: it gets a poll message.
 async fn fail(
     shared: &Shared,
     entry: LoginAuditEntry,
@@ -237,8 +265,11 @@ async fn fail(
         source_ip = %entry.source_ip,
         fingerprint = ?entry.cert_fingerprint.map(|f| f.to_hex()),
         reason = entry.reason,
+        clid_strike = entry.clid_strike,
         "login failed"
     );
+    let cl_id = entry.cl_id.clone();
+    let source_ip = entry.source_ip;
     record(shared, entry).await;
     let lockout = &shared.config.lockout;
     let since = now
@@ -253,6 +284,19 @@ async fn fail(
                     error!(error = %e, "cannot store lock-out");
                 }
                 warn!(target: "eppd::audit", key = ?key, failures = n, %until, "locked out");
+                shared.metrics.lockout(key.scope());
+                if let LockKey::ClId(c) = key {
+                    let msg = format!(
+                        "Logins as {c} are locked out until {} after {n} failed logins with a \
+                         wrong password from your own certificate and networks (the last from \
+                         {source_ip}). If these were not yours, change your password when the \
+                         lock-out ends.",
+                        until.format("%Y-%m-%dT%H:%M:%SZ")
+                    );
+                    if !shared.handler.notify_registrar(&cl_id, msg).await {
+                        warn!(cl_id, "lock-out poll message not enqueued");
+                    }
+                }
                 locked = true;
             }
             Ok(_) => {}

@@ -96,13 +96,29 @@ impl Config {
         if self.limits.max_connections == 0 || self.limits.password_workers == 0 {
             return bad("limits.max_connections and limits.password_workers must be at least 1");
         }
+        if self.limits.max_connections_per_source == 0
+            || self.limits.handshakes_per_second_per_source == 0
+            || self.limits.max_prelogin_connections == 0
+        {
+            return bad("limits.max_connections_per_source, limits.handshakes_per_second_per_source and limits.max_prelogin_connections must be at least 1");
+        }
+        if self.limits.ipv6_source_prefix > 128 {
+            return bad("limits.ipv6_source_prefix must be at most 128");
+        }
         if self.limits.max_frame_len < 64 {
             return bad("limits.max_frame_len must be at least 64 bytes");
+        }
+        // An EPP frame needs the default namespace and usually one per object or extension.
+        if self.limits.xml_max_namespaces_per_element < 2
+            || self.limits.xml_max_namespaces < self.limits.xml_max_namespaces_per_element
+        {
+            return bad("limits.xml_max_namespaces_per_element must be at least 2 and limits.xml_max_namespaces at least as large");
         }
         if self.lockout.max_failures == 0 {
             return bad("lockout.max_failures must be at least 1");
         }
         for t in [
+            self.limits.command_timeout_ms,
             self.timeouts.handshake_ms,
             self.timeouts.frame_ms,
             self.timeouts.idle_ms,
@@ -261,6 +277,49 @@ pub struct LimitConfig {
     /// Password hashes verified at once (argon2id, 19 MiB each). Default 2.
     #[serde(default = "default_password_workers")]
     pub password_workers: usize,
+    /// Namespace declarations (`xmlns`, `xmlns:p`) allowed on one element of a frame; more:
+    /// 2001. Default 32.
+    #[serde(default = "default_xml_max_namespaces_per_element")]
+    pub xml_max_namespaces_per_element: usize,
+    /// Namespace declarations allowed in one frame; more: 2001. Default 128.
+    #[serde(default = "default_xml_max_namespaces")]
+    pub xml_max_namespaces: usize,
+    /// Every command (login included) is answered within this many milliseconds: when the
+    /// database is slow or gone, 2400 with the transaction rolled back. It is also the
+    /// longest wait for a pooled database connection. Default 10 000.
+    #[serde(default = "default_command_timeout_ms")]
+    pub command_timeout_ms: u64,
+    /// Open connections from one source (an IPv4 address, or an IPv6 network of
+    /// `ipv6_source_prefix` bits); one more is closed at accept, before TLS. Connections
+    /// from `[proxy] trusted` peers are not counted. Default 64.
+    #[serde(default = "default_max_connections_per_source")]
+    pub max_connections_per_source: usize,
+    /// New connections one source may open per second (a bucket of one second's worth);
+    /// more are closed at accept, before TLS. Default 20.
+    #[serde(default = "default_handshakes_per_second_per_source")]
+    pub handshakes_per_second_per_source: u32,
+    /// The prefix length that makes an IPv6 address one source. Default 64.
+    #[serde(default = "default_ipv6_source_prefix")]
+    pub ipv6_source_prefix: u8,
+    /// Of `max_connections`, how many may be not yet logged in (TLS handshake, greeting,
+    /// failed logins); the rest stay free for logged-in sessions. Default 256.
+    #[serde(default = "default_max_prelogin_connections")]
+    pub max_prelogin_connections: usize,
+}
+
+impl LimitConfig {
+    pub fn command_timeout(&self) -> Duration {
+        Duration::from_millis(self.command_timeout_ms)
+    }
+
+    /// The bounds every frame is decoded within.
+    pub fn xml(&self) -> epp_wire::dom::Limits {
+        epp_wire::dom::Limits {
+            max_namespaces_per_element: self.xml_max_namespaces_per_element,
+            max_namespaces: self.xml_max_namespaces,
+            ..epp_wire::dom::Limits::default()
+        }
+    }
 }
 
 impl Default for LimitConfig {
@@ -269,8 +328,37 @@ impl Default for LimitConfig {
             max_connections: default_max_connections(),
             max_frame_len: default_max_frame_len(),
             password_workers: default_password_workers(),
+            xml_max_namespaces_per_element: default_xml_max_namespaces_per_element(),
+            xml_max_namespaces: default_xml_max_namespaces(),
+            command_timeout_ms: default_command_timeout_ms(),
+            max_connections_per_source: default_max_connections_per_source(),
+            handshakes_per_second_per_source: default_handshakes_per_second_per_source(),
+            ipv6_source_prefix: default_ipv6_source_prefix(),
+            max_prelogin_connections: default_max_prelogin_connections(),
         }
     }
+}
+
+fn default_xml_max_namespaces_per_element() -> usize {
+    epp_wire::dom::DEFAULT_MAX_NAMESPACES_PER_ELEMENT
+}
+fn default_max_connections_per_source() -> usize {
+    64
+}
+fn default_handshakes_per_second_per_source() -> u32 {
+    20
+}
+fn default_ipv6_source_prefix() -> u8 {
+    64
+}
+fn default_max_prelogin_connections() -> usize {
+    256
+}
+fn default_command_timeout_ms() -> u64 {
+    10_000
+}
+fn default_xml_max_namespaces() -> usize {
+    epp_wire::dom::DEFAULT_MAX_NAMESPACES
 }
 
 fn default_max_connections() -> usize {
@@ -284,10 +372,17 @@ fn default_password_workers() -> usize {
 }
 
 /// Lock-out after repeated failed logins, counted in the shared audit log (so across all
-/// frontends), per source address and per clID.
+/// frontends). Every failure counts against its source address (and its client certificate,
+/// with `by_certificate`); it counts against the clID only when the certificate was pinned to
+/// that clID and the address was in its networks, so that nobody but the registrar's own side
+/// can lock a registrar out (clIDs are public).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockoutConfig {
+    /// Also count failures per presented client certificate, whatever the address (a
+    /// certificate holder guessing from many addresses). Default true.
+    #[serde(default = "default_true")]
+    pub by_certificate: bool,
     /// Failures within the window that trigger a lock-out. Default 5.
     #[serde(default = "default_max_failures")]
     pub max_failures: u32,
@@ -302,6 +397,7 @@ pub struct LockoutConfig {
 impl Default for LockoutConfig {
     fn default() -> Self {
         Self {
+            by_certificate: true,
             max_failures: default_max_failures(),
             window_ms: default_window_ms(),
             backoff_ms: default_backoff_ms(),
@@ -309,6 +405,9 @@ impl Default for LockoutConfig {
     }
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_max_failures() -> u32 {
     5
 }
@@ -504,6 +603,10 @@ mod tests {
         let c = Config::from_toml(text).expect("example config");
         assert_eq!(c.timeouts.idle_ms, 600_000);
         assert_eq!(c.lockout.max_failures, 5);
+        assert!(c.lockout.by_certificate);
+        assert_eq!(c.limits.xml_max_namespaces_per_element, 32);
+        assert_eq!(c.limits.xml_max_namespaces, 128);
+        assert_eq!(c.limits.command_timeout(), Duration::from_secs(10));
         assert!(!c.proxy.trusted.is_empty());
         assert_eq!(c.registry, registry_core::Config::default());
         assert_eq!(c.scheduler.interval_ms, 60_000);
@@ -548,6 +651,19 @@ mod tests {
         assert!(Config::from_toml(&format!("{minimal}\n[registry]\ntld = [\"x\"]\n")).is_err());
         assert!(Config::from_toml(&format!("{minimal}\n[log]\nformat = \"xml\"\n")).is_err());
         assert!(Config::from_toml(&format!("{minimal}\n[limits]\nmax_conections = 3\n")).is_err());
+        for bad in [
+            "xml_max_namespaces_per_element = 1",
+            "xml_max_namespaces_per_element = 40\nxml_max_namespaces = 39",
+            "command_timeout_ms = 0",
+        ] {
+            assert!(
+                Config::from_toml(&format!("{minimal}\n[limits]\n{bad}\n")).is_err(),
+                "{bad}"
+            );
+        }
+        let c = Config::from_toml(&format!("{minimal}\n[lockout]\nby_certificate = false\n"))
+            .expect("by_certificate");
+        assert!(!c.lockout.by_certificate);
         assert!(Config::from_toml(&format!(
             "{minimal}\n[timeouts]\nsuspension_poll_ms = 900\n"
         ))

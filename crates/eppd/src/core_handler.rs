@@ -41,7 +41,14 @@ impl<S: Store> CommandHandler for CoreHandler<S> {
                 cl_trid: cmd.cl_trid.clone(),
                 sv_trid: Some(ctx.sv_trid.clone()),
             };
-            match self.registry.execute(&actor, &cmd).await {
+            // A fifth of the remaining time is kept for the commit itself.
+            let now = std::time::Instant::now();
+            let commit_by = now + ctx.deadline.saturating_duration_since(now) * 4 / 5;
+            match self
+                .registry
+                .execute_by(&actor, &cmd, commit_by, ctx.deadline)
+                .await
+            {
                 Ok(outcome) => Response {
                     results: vec![EppResult::new(outcome.code)],
                     msg_q: outcome.msg_q,
@@ -65,6 +72,22 @@ impl<S: Store> CommandHandler for CoreHandler<S> {
                         extensions: Vec::new(),
                         tr_id,
                     }
+                }
+            }
+        })
+    }
+
+    fn notify_registrar<'a>(
+        &'a self,
+        cl_id: &'a str,
+        msg: String,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        Box::pin(async move {
+            match self.registry.notify_registrar(cl_id, msg).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, cl_id, "cannot enqueue a poll message");
+                    false
                 }
             }
         })

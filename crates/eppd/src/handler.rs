@@ -24,6 +24,9 @@ pub struct CommandContext {
     pub obj_uris: Vec<String>,
     /// `<extURI>`s the client selected at login: send extension data only for these.
     pub ext_uris: Vec<String>,
+    /// When this command's answer is due (`limits.command_timeout_ms` after it arrived); the
+    /// session answers 2400 itself then. A handler must not commit anything after it.
+    pub deadline: std::time::Instant,
 }
 
 impl CommandContext {
@@ -42,6 +45,18 @@ pub trait CommandHandler: Send + Sync + 'static {
         ctx: &'a CommandContext,
         cmd: CommandFrame,
     ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
+
+    /// Puts a message from the registry in registrar `cl_id`'s poll queue (the session uses it
+    /// to tell a registrar its clID was locked out). True when it was enqueued; a handler
+    /// without a poll queue (the placeholder) has nowhere to put it.
+    fn notify_registrar<'a>(
+        &'a self,
+        cl_id: &'a str,
+        msg: String,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+        let _ = (cl_id, msg);
+        Box::pin(async { false })
+    }
 }
 
 /// Answers 2101 (unimplemented command) to everything: the placeholder until the registry

@@ -11,6 +11,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod budget;
 pub mod cert_info;
 pub mod cert_watch;
 pub mod config;

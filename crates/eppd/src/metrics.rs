@@ -44,6 +44,11 @@ struct Reason {
     reason: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Scope {
+    scope: String,
+}
+
 type HistogramFamily = Family<CommandName, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -58,6 +63,8 @@ pub struct Metrics {
     commands: Family<CommandLabels, Counter>,
     latency: HistogramFamily,
     login_failures: Family<Reason, Counter>,
+    lockouts: Family<Scope, Counter>,
+    connections_refused: Family<Reason, Counter>,
     certs_expiring: Gauge,
     journal_lag: Gauge,
     last_published_serial: Gauge,
@@ -102,6 +109,18 @@ impl Metrics {
             "Failed or refused logins, by reason (one login can count under several reasons)",
             login_failures.clone(),
         );
+        let lockouts = Family::<Scope, Counter>::default();
+        registry.register(
+            "eppd_login_lockouts",
+            "Login lock-outs started, by what is locked (clid, source, certificate)",
+            lockouts.clone(),
+        );
+        let connections_refused = Family::<Reason, Counter>::default();
+        registry.register(
+            "eppd_connections_refused",
+            "Connections closed at accept, before TLS, by reason (connection limit, pre-login pool, source budget)",
+            connections_refused.clone(),
+        );
         let certs_expiring = Gauge::default();
         registry.register(
             "eppd_client_certs_expiring",
@@ -126,6 +145,8 @@ impl Metrics {
             commands,
             latency,
             login_failures,
+            lockouts,
+            connections_refused,
             certs_expiring,
             journal_lag,
             last_published_serial,
@@ -174,6 +195,22 @@ impl Metrics {
 
     pub(crate) fn login_failure(&self, reason: &str) {
         self.login_failures
+            .get_or_create(&Reason {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn lockout(&self, scope: &str) {
+        self.lockouts
+            .get_or_create(&Scope {
+                scope: scope.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn connection_refused(&self, reason: &str) {
+        self.connections_refused
             .get_or_create(&Reason {
                 reason: reason.to_owned(),
             })

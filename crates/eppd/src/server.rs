@@ -206,6 +206,10 @@ impl Server {
         } = self;
         let max_conns = shared.config.limits.max_connections;
         let permits = Arc::new(Semaphore::new(max_conns));
+        let prelogin = Arc::new(Semaphore::new(
+            shared.config.limits.max_prelogin_connections.min(max_conns),
+        ));
+        let budget = crate::budget::SourceBudget::new(&shared.config.limits);
         let (conn_tx, mut conn_rx) = mpsc::channel::<(TcpStream, SocketAddr)>(64);
         let mut accepters = JoinSet::new();
         for l in listeners {
@@ -225,7 +229,27 @@ impl Server {
                 _ = triggered(&mut stop) => break,
                 next = conn_rx.recv() => {
                     let Some((tcp, peer)) = next else { break };
+                    // Refused here, before the TLS handshake costs anything; closing the
+                    // socket is the whole answer.
+                    let slot = if is_trusted(&shared, peer) {
+                        None
+                    } else {
+                        match budget.admit(peer.ip(), std::time::Instant::now()) {
+                            Ok(slot) => Some(slot),
+                            Err(why) => {
+                                shared.metrics.connection_refused(why.as_str());
+                                debug!(%peer, reason = why.as_str(), "connection refused at accept");
+                                continue;
+                            }
+                        }
+                    };
+                    let Ok(pre) = Arc::clone(&prelogin).try_acquire_owned() else {
+                        shared.metrics.connection_refused("prelogin_pool");
+                        debug!(%peer, "pre-login pool full; closing new connection");
+                        continue;
+                    };
                     let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+                        shared.metrics.connection_refused("max_connections");
                         warn!(%peer, max_conns, "connection limit reached; closing new connection");
                         continue;
                     };
@@ -233,8 +257,9 @@ impl Server {
                     let shared = Arc::clone(&shared);
                     let stop = shutdown.subscribe();
                     sessions.spawn(async move {
-                        connection(tcp, peer, acceptor, shared, stop).await;
+                        connection(tcp, peer, acceptor, shared, stop, pre).await;
                         drop(permit);
+                        drop(slot);
                     });
                 }
                 Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
@@ -280,22 +305,28 @@ async fn accept_loop(listener: TcpListener, tx: mpsc::Sender<(TcpStream, SocketA
     }
 }
 
+fn is_trusted(shared: &Shared, peer: SocketAddr) -> bool {
+    shared
+        .config
+        .proxy
+        .trusted
+        .iter()
+        .any(|n| n.contains(&registry_core::registrar::normalise_ip(peer.ip())))
+}
+
 /// One connection: PROXY header (from trusted proxies only), TLS handshake, then the session.
+/// `prelogin` is its place in the pre-login pool, given back at login.
 async fn connection(
     mut tcp: TcpStream,
     peer: SocketAddr,
     acceptor: TlsAcceptor,
     shared: Arc<Shared>,
     stop: watch::Receiver<bool>,
+    prelogin: tokio::sync::OwnedSemaphorePermit,
 ) {
     let _ = tcp.set_nodelay(true);
     let handshake = shared.config.timeouts.handshake();
-    let trusted = shared
-        .config
-        .proxy
-        .trusted
-        .iter()
-        .any(|n| n.contains(&registry_core::registrar::normalise_ip(peer.ip())));
+    let trusted = is_trusted(&shared, peer);
     let result = tokio::time::timeout(handshake, async {
         let mut source = peer;
         if trusted {
@@ -341,6 +372,7 @@ async fn connection(
         },
         shared,
         stop,
+        prelogin,
     )
     .await;
 }

@@ -122,11 +122,18 @@ struct Session<S> {
     buf: Vec<u8>,
     stop: watch::Receiver<bool>,
     logged_in: Option<(LoggedIn, CommandContext)>,
+    /// The place in the pre-login pool, held until login.
+    prelogin: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Runs a session to its end and closes the connection.
-pub(crate) async fn run<S>(stream: S, peer: Peer, shared: Arc<Shared>, stop: watch::Receiver<bool>)
-where
+pub(crate) async fn run<S>(
+    stream: S,
+    peer: Peer,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+    prelogin: tokio::sync::OwnedSemaphorePermit,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let _open = shared.metrics.session_opened();
@@ -137,6 +144,7 @@ where
         buf: Vec::new(),
         stop,
         logged_in: None,
+        prelogin: Some(prelogin),
     };
     s.serve().await;
     let frame = s.shared.config.timeouts.frame();
@@ -170,7 +178,7 @@ where
                 }
             }
             let started = Instant::now();
-            let decoded = epp_wire::decode_with(&self.buf, &epp_wire::dom::Limits::default());
+            let decoded = epp_wire::decode_with(&self.buf, &self.shared.config.limits.xml());
             if self.buf.capacity() > KEEP_BUFFER {
                 self.buf = Vec::new();
             }
@@ -216,15 +224,23 @@ where
         match (&cmd.command, self.logged_in.is_some()) {
             (Command::Login(_), true) => self.error(SessionError::AlreadyLoggedIn, cl_trid),
             (Command::Login(login), false) => {
-                match auth::login(
+                let bound = self.shared.config.limits.command_timeout();
+                let attempt = auth::login(
                     &self.shared,
                     login,
                     self.peer.source_ip,
                     self.peer.fingerprint,
                     self.peer.not_after,
-                )
-                .await
-                {
+                );
+                // A login that cannot finish in time (database slow or gone) is 2400; dropped
+                // before its success was recorded, it registered no session.
+                let outcome = tokio::time::timeout(bound, attempt)
+                    .await
+                    .unwrap_or_else(|_| {
+                        warn!(source_ip = %self.peer.source_ip, "login timed out");
+                        Err(SessionError::Internal)
+                    });
+                match outcome {
                     Ok(session) => {
                         let ctx = CommandContext {
                             cl_id: session.cl_id.clone(),
@@ -233,9 +249,11 @@ where
                             sv_trid: self.shared.sv_trids.next(),
                             obj_uris: session.obj_uris.clone(),
                             ext_uris: session.ext_uris.clone(),
+                            deadline: Instant::now(),
                         };
                         let sv_trid = ctx.sv_trid.clone();
                         self.logged_in = Some((session, ctx));
+                        self.prelogin = None;
                         success(ResultCode::Success, cl_trid, sv_trid)
                     }
                     Err(e) => self.error(e, cl_trid),
@@ -275,8 +293,25 @@ where
             );
         }
         ctx.sv_trid = sv_trid.clone();
+        ctx.deadline = Instant::now() + self.shared.config.limits.command_timeout();
         let ctx: &CommandContext = ctx;
-        let mut response = self.shared.handler.handle(ctx, cmd).await;
+        let name = cmd.command.name();
+        let deadline = tokio::time::Instant::from_std(ctx.deadline);
+        let mut response =
+            match tokio::time::timeout_at(deadline, self.shared.handler.handle(ctx, cmd)).await {
+                Ok(r) => r,
+                // The handler's future is dropped with whatever transaction it had open, so
+                // the change is rolled back, not committed after this answer.
+                Err(_) => {
+                    warn!(
+                        cl_id = ctx.cl_id.as_str(),
+                        command = name,
+                        sv_trid = sv_trid.as_str(),
+                        "command timed out"
+                    );
+                    error_response(&SessionError::Internal, cl_trid.clone(), sv_trid.clone())
+                }
+            };
         response.tr_id = TrId {
             cl_trid,
             sv_trid: Some(sv_trid),

@@ -51,6 +51,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Operator accounts and the two-person rule.
     pub operators: OperatorsConfig,
+    /// Bounds on failed authInfo attempts ([`crate::auth_guard`]).
+    pub auth_info: crate::auth_guard::AuthInfoConfig,
 }
 
 /// Operator accounts and the two-person rule (`[operators]`).
@@ -158,6 +160,7 @@ impl Default for Config {
             lock: LockConfig::default(),
             mail: MailConfig::default(),
             operators: OperatorsConfig::default(),
+            auth_info: crate::auth_guard::AuthInfoConfig::default(),
         }
     }
 }
@@ -211,6 +214,11 @@ mod tests {
         let ops: Config = toml::from_str("[operators]\nproposal_window_hours = 2")
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(ops.operators.proposal_window_hours, 2);
+        let c: Config = toml::from_str("[auth_info]\nobject_max_failures = 2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.auth_info.object_max_failures, 2);
+        assert_eq!(c.auth_info.registrar_max_failures, 10);
+        assert!(toml::from_str::<Config>("[auth_info]\nmax_failures = 2").is_err());
         assert!(toml::from_str::<Config>("[mail]\nchannel = \"carrier-pigeon\"").is_err());
         let empty: Config = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(empty, Config::default());

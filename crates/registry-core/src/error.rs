@@ -37,6 +37,11 @@ pub enum CoreError {
     /// 2202.
     #[error("invalid authorization information")]
     InvalidAuthInfo,
+    /// 2202, whatever the authInfo: too many wrong ones lately from this registrar or for
+    /// this object ([`crate::auth_guard`]). Still 2202, because during a back-off the right
+    /// value must get the same answer as a wrong one.
+    #[error("authInfo attempts in back-off")]
+    AuthInfoBackoff,
     /// 2300.
     #[error("object pending transfer")]
     PendingTransfer,
@@ -69,6 +74,10 @@ pub enum CoreError {
     /// 2400: storage failed (the cause is logged, never sent).
     #[error("storage error: {0}")]
     Store(StoreError),
+    /// 2400: the command's time was up before its transaction could commit (the database is
+    /// slow or gone); the transaction was rolled back.
+    #[error("command timed out")]
+    Timeout,
     /// 2400: stored data the core cannot read back (a bug or a hand-edited database).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -85,7 +94,9 @@ impl CoreError {
             CoreError::NotEligibleForRenewal(_) => ResultCode::ObjectNotEligibleForRenewal,
             CoreError::NotEligibleForTransfer(_) => ResultCode::ObjectNotEligibleForTransfer,
             CoreError::Authorization(_) => ResultCode::AuthorizationError,
-            CoreError::InvalidAuthInfo => ResultCode::InvalidAuthorizationInformation,
+            CoreError::InvalidAuthInfo | CoreError::AuthInfoBackoff => {
+                ResultCode::InvalidAuthorizationInformation
+            }
             CoreError::PendingTransfer => ResultCode::ObjectPendingTransfer,
             CoreError::NotPendingTransfer => ResultCode::ObjectNotPendingTransfer,
             CoreError::Exists(_) => ResultCode::ObjectExists,
@@ -100,7 +111,7 @@ impl CoreError {
                 StoreError::ForeignKey => ResultCode::ObjectAssociationProhibitsOperation,
                 StoreError::Conflict(_) | StoreError::Backend(_) => ResultCode::CommandFailed,
             },
-            CoreError::Corrupt(_) => ResultCode::CommandFailed,
+            CoreError::Corrupt(_) | CoreError::Timeout => ResultCode::CommandFailed,
         }
     }
 
@@ -123,11 +134,13 @@ impl CoreError {
             | CoreError::Policy(r) => r,
             CoreError::RegistryLocked { reason, .. } => reason,
             CoreError::InvalidAuthInfo => "invalid authInfo",
+            CoreError::AuthInfoBackoff => "authInfo attempts: retry later",
             CoreError::PendingTransfer => "pending transfer",
             CoreError::NotPendingTransfer => "not pending transfer",
             CoreError::Store(StoreError::Duplicate) => "object exists",
             CoreError::Store(StoreError::ForeignKey) => "object is referenced",
             CoreError::Store(_) | CoreError::Corrupt(_) => "internal error",
+            CoreError::Timeout => "timed out, not applied",
         }
     }
 }
@@ -157,6 +170,7 @@ mod tests {
     fn reasons_fit_the_schema() {
         let all = [
             CoreError::InvalidAuthInfo,
+            CoreError::AuthInfoBackoff,
             CoreError::PendingTransfer,
             CoreError::NotPendingTransfer,
             CoreError::Store(StoreError::ForeignKey),

@@ -12,6 +12,7 @@
 //! behind [`clock::Clock`] so tests can move it.
 
 mod admin;
+pub mod auth_guard;
 pub mod change;
 pub mod clock;
 pub mod config;

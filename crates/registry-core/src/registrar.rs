@@ -347,6 +347,25 @@ pub struct LoginAuditEntry {
     pub outcome: LoginOutcome,
     /// Comma-separated [`AuthFailure`] tokens, or a note on success (`password_changed`).
     pub reason: String,
+    /// A failure that counts against the clID's lock-out: only one from a certificate pinned
+    /// to that clID and an address in its networks (see [`is_clid_strike`]). clIDs are
+    /// public, so any other failure counts against the source address and certificate only.
+    pub clid_strike: bool,
+}
+
+/// Whether a failed login with these failures counts against the clID: a wrong password while
+/// the factors an outsider cannot fake held (the certificate is pinned to the clID and the
+/// address is in its networks), i.e. a guess from the registrar's own side.
+pub fn is_clid_strike(failures: &[AuthFailure]) -> bool {
+    failures.contains(&AuthFailure::BadPassword)
+        && !failures.iter().any(|f| {
+            matches!(
+                f,
+                AuthFailure::UnknownClient
+                    | AuthFailure::CertNotPinned
+                    | AuthFailure::SourceNotAllowed
+            )
+        })
 }
 
 #[cfg(test)]
@@ -421,6 +440,19 @@ mod tests {
                 AuthFailure::Suspended
             ]
         );
+    }
+
+    #[test]
+    fn only_insider_failures_strike_the_clid() {
+        use AuthFailure::*;
+        assert!(is_clid_strike(&[BadPassword]));
+        assert!(is_clid_strike(&[BadPassword, Suspended]));
+        assert!(!is_clid_strike(&[]));
+        assert!(!is_clid_strike(&[Suspended]));
+        assert!(!is_clid_strike(&[UnknownClient]));
+        assert!(!is_clid_strike(&[CertNotPinned, BadPassword]));
+        assert!(!is_clid_strike(&[SourceNotAllowed, BadPassword]));
+        assert!(!is_clid_strike(&[CertNotPinned, SourceNotAllowed]));
     }
 
     #[test]

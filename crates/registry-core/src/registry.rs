@@ -84,9 +84,22 @@ pub struct Registry<S: Store> {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cfg: Config,
     seq: AtomicU64,
+    auth_guard: crate::auth_guard::AuthGuard,
 }
 
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+tokio::task_local! {
+    /// When the command being executed must have committed ([`Registry::execute_by`]).
+    static COMMIT_BY: std::time::Instant;
+}
+
+/// Whether the running command's commit-by time has passed (false outside `execute_by`).
+fn past_commit_by() -> bool {
+    COMMIT_BY
+        .try_with(|by| std::time::Instant::now() >= *by)
+        .unwrap_or(false)
+}
 
 impl<S: Store> Registry<S> {
     pub fn new(store: S, clock: Arc<dyn Clock>, config: Config) -> Self {
@@ -95,6 +108,7 @@ impl<S: Store> Registry<S> {
             clock,
             cfg: config,
             seq: AtomicU64::new(0),
+            auth_guard: crate::auth_guard::AuthGuard::default(),
         }
     }
 
@@ -122,6 +136,18 @@ impl<S: Store> Registry<S> {
             sv_trid: actor.sv_trid.as_str().to_owned(),
             now: self.clock.now(),
         };
+        // authInfo guessing is bounded here, the one way in for every command.
+        let auth_target = crate::auth_guard::AuthTarget::of(&cmd.command);
+        if let Some(target) = &auth_target {
+            if !self.auth_guard.allows(&who.cl_id, target, who.now) {
+                tracing::warn!(
+                    cl_id = who.cl_id,
+                    object = target.describe(),
+                    "authInfo attempt refused: back-off"
+                );
+                return Err(CoreError::AuthInfoBackoff);
+            }
+        }
         let r = self
             .retrying(cmd.command.name(), &who.sv_trid, || {
                 self.dispatch(&who, cmd)
@@ -130,10 +156,93 @@ impl<S: Store> Registry<S> {
         if let Err(e @ CoreError::RegistryLocked { .. }) = &r {
             self.audit_refusal(&who, cmd.command.name(), e).await;
         }
+        if let (Some(target), Err(CoreError::InvalidAuthInfo)) = (&auth_target, &r) {
+            self.auth_info_failed(&who, target).await;
+        }
         r
     }
 
-    /// Runs `f` again while it loses races (up to [`MAX_ATTEMPTS`]); logs what fails.
+    /// Counts a wrong authInfo; tells the object's sponsor when the object's back-off starts.
+    async fn auth_info_failed(&self, who: &Who, target: &crate::auth_guard::AuthTarget) {
+        let out = self
+            .auth_guard
+            .failed(&self.cfg.auth_info, &who.cl_id, target, who.now);
+        if out.registrar_backoff {
+            tracing::warn!(
+                cl_id = who.cl_id,
+                "authInfo back-off for the registrar: too many wrong authInfo values"
+            );
+        }
+        let Some(until) = out.object_backoff else {
+            return;
+        };
+        let object = target.describe();
+        tracing::warn!(cl_id = who.cl_id, object, failures = out.object_failures, %until, "authInfo back-off for the object: too many wrong authInfo values");
+        let sponsor = match self.sponsor_of(target).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, object, "cannot find the sponsor to tell of authInfo guessing");
+                return;
+            }
+        };
+        let msg = format!(
+            "{object}: {} wrong authInfo values within {} s, the last from {}; authInfo attempts \
+             on it are refused until {}. Consider changing its authInfo.",
+            out.object_failures,
+            self.cfg.auth_info.window_secs,
+            who.cl_id,
+            until.format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        if let Err(e) = self.notify_registrar(&sponsor, msg).await {
+            tracing::error!(error = %e, object, "cannot tell the sponsor of authInfo guessing");
+        }
+    }
+
+    async fn sponsor_of(
+        &self,
+        target: &crate::auth_guard::AuthTarget,
+    ) -> Result<Option<String>, CoreError> {
+        let mut tx = self.store.begin(false).await?;
+        Ok(match target {
+            crate::auth_guard::AuthTarget::Domain(n) => {
+                tx.domain_get(n, false).await?.map(|d| d.cl_id)
+            }
+            crate::auth_guard::AuthTarget::Contact(id) => {
+                tx.contact_get(id, false).await?.map(|c| c.cl_id)
+            }
+        })
+    }
+
+    /// [`Registry::execute`] that answers by `deadline`: past `commit_by` (which should leave
+    /// the commit some of the time) no transaction is committed and no conflict retried — the
+    /// transaction is rolled back and the answer is [`CoreError::Timeout`] (2400); and if the
+    /// database has not answered by `deadline`, the command is dropped (its transaction rolls
+    /// back) and answered the same. A command answered 2400 is then not applied later, unless
+    /// its COMMIT was already on its way to a database that stalled right then.
+    pub async fn execute_by(
+        &self,
+        actor: &Actor,
+        cmd: &CommandFrame,
+        commit_by: std::time::Instant,
+        deadline: std::time::Instant,
+    ) -> Result<Outcome, CoreError> {
+        let run = COMMIT_BY.scope(commit_by, self.execute(actor, cmd));
+        match tokio::time::timeout_at(deadline.into(), run).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!(
+                    what = cmd.command.name(),
+                    sv_trid = actor.sv_trid.as_str(),
+                    "command timed out: the database did not answer in time"
+                );
+                Err(CoreError::Timeout)
+            }
+        }
+    }
+
+    /// Runs `f` again while it loses races (up to [`MAX_ATTEMPTS`], and while there is time);
+    /// logs what fails.
     pub(crate) async fn retrying<T, F, Fut>(
         &self,
         what: &str,
@@ -148,11 +257,14 @@ impl<S: Store> Registry<S> {
         loop {
             attempt += 1;
             match f().await {
-                Err(CoreError::Store(StoreError::Conflict(why))) if attempt < MAX_ATTEMPTS => {
+                Err(CoreError::Store(StoreError::Conflict(why)))
+                    if attempt < MAX_ATTEMPTS && !past_commit_by() =>
+                {
                     tracing::debug!(attempt, %why, what, "store conflict, retrying");
                 }
                 Err(e @ CoreError::Store(StoreError::Conflict(_) | StoreError::Backend(_)))
-                | Err(e @ CoreError::Corrupt(_)) => {
+                | Err(e @ CoreError::Corrupt(_))
+                | Err(e @ CoreError::Timeout) => {
                     tracing::error!(error = %e, what, sv_trid, "command failed");
                     return Err(e);
                 }
@@ -245,6 +357,12 @@ impl<S: Store> Registry<S> {
     /// [`Registry::apply`], then commit.
     pub(crate) async fn commit(&self, mut tx: S::Tx, change: Change) -> Result<Applied, CoreError> {
         let applied = self.apply(&mut tx, change).await?;
+        // Out of time: roll back (dropping the transaction) rather than commit a change the
+        // client will have been told failed.
+        if past_commit_by() {
+            drop(tx);
+            return Err(CoreError::Timeout);
+        }
         tx.commit().await?;
         Ok(applied)
     }

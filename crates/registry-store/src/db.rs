@@ -28,6 +28,9 @@ pub enum DbError {
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static PG_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// sqlx's default wait for a pooled connection.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A connection pool to one of the two supported backends.
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -36,8 +39,20 @@ pub enum Db {
 }
 
 impl Db {
-    /// Connects and runs the embedded migrations of the backend.
+    /// Connects and runs the embedded migrations of the backend, waiting at most
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`] for a pooled connection.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        Self::connect_bounded(url, max_connections, DEFAULT_ACQUIRE_TIMEOUT).await
+    }
+
+    /// [`Db::connect`] with the longest wait for a pooled connection (opening one included):
+    /// past it an operation fails at once instead of queueing behind a database that is slow
+    /// or gone.
+    pub async fn connect_bounded(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self, DbError> {
         let db = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -50,6 +65,7 @@ impl Db {
             // worker thread — as much as a one-row query, on every `<check>`.
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .acquire_timeout(acquire_timeout)
                 .test_before_acquire(false)
                 .connect_with(opts)
                 .await?;
@@ -58,6 +74,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await?;
             // The frontends' least-privilege roles (migration 0016) may not create or write

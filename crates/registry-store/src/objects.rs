@@ -11,7 +11,9 @@
 //!   constraints settle insert races (→ [`StoreError::Duplicate`]); journal rows are inserted
 //!   without a position and numbered later, once committed, by `journal_since` (so commands
 //!   never serialize on the journal; see crates/zonegen/README.md, "Journal positions");
-//! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries.
+//! * busy/serialization/deadlock errors become [`StoreError::Conflict`]; the core retries. A
+//!   pool acquire time-out (the database slow or gone) is [`StoreError::Backend`]: never
+//!   retried, answered 2400.
 
 use epp_proto::Timestamp;
 use registry_core::change::{Applied, Checked, LockRequestWrite, ObjectWrite};
@@ -46,9 +48,8 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
             return StoreError::Conflict(e.to_string());
         }
     }
-    if matches!(e, sqlx::Error::PoolTimedOut) {
-        return StoreError::Conflict(e.to_string());
-    }
+    // No connection within the pool's acquire time-out means the database is slow or gone,
+    // not that this transaction lost a race: retrying would only multiply the wait.
     StoreError::Backend(e.to_string())
 }
 
@@ -983,5 +984,23 @@ impl StoreTx for SqlTx {
     }
     async fn outbox_result(&mut self, m: &OutboxMail) -> StoreResult<()> {
         on_tx!(self, lsq, lpg, outbox_result(m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_time_out_is_not_a_conflict() {
+        // A conflict is retried; a database that gave no connection in time must not be.
+        assert!(matches!(
+            map_err(sqlx::Error::PoolTimedOut),
+            StoreError::Backend(_)
+        ));
+        assert!(matches!(
+            map_err(sqlx::Error::PoolClosed),
+            StoreError::Backend(_)
+        ));
     }
 }

@@ -42,8 +42,12 @@ impl From<RegistrarError> for RegistrarStoreError {
 /// What a lock-out or failure count is keyed by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LockKey {
+    /// Every failure from the address counts.
     Source(IpAddr),
+    /// Only the failures that struck the clID count (`LoginAuditEntry::clid_strike`).
     ClId(String),
+    /// Every failure with the client certificate counts, whatever the address.
+    Cert(CertFingerprint),
 }
 
 impl LockKey {
@@ -51,6 +55,16 @@ impl LockKey {
         match self {
             LockKey::Source(ip) => format!("ip:{ip}"),
             LockKey::ClId(c) => format!("clid:{c}"),
+            LockKey::Cert(f) => format!("cert:{}", f.to_hex()),
+        }
+    }
+
+    /// `source`, `clid` or `certificate` (metrics and logs).
+    pub fn scope(&self) -> &'static str {
+        match self {
+            LockKey::Source(_) => "source",
+            LockKey::ClId(_) => "clid",
+            LockKey::Cert(_) => "certificate",
         }
     }
 }
@@ -458,8 +472,8 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 sqlx::query(
-                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason, clid_strike) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .bind(ts_text(e.at))
                 .bind(&e.cl_id)
@@ -467,13 +481,14 @@ impl Db {
                 .bind(fp)
                 .bind(e.outcome.as_str())
                 .bind(&e.reason)
+                .bind(e.clid_strike)
                 .execute(pool)
                 .await?;
             }
             Db::Postgres(pool) => {
                 sqlx::query(
-                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO login_audit (at, cl_id, source_ip, fingerprint, outcome, reason, clid_strike) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(e.at)
                 .bind(&e.cl_id)
@@ -481,6 +496,7 @@ impl Db {
                 .bind(fp)
                 .bind(e.outcome.as_str())
                 .bind(&e.reason)
+                .bind(e.clid_strike)
                 .execute(pool)
                 .await?;
             }
@@ -496,7 +512,7 @@ impl Db {
         let rows = match self {
             Db::Sqlite(pool) => {
                 let rows = sqlx::query(
-                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason FROM login_audit ORDER BY id DESC LIMIT ?1",
+                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason, clid_strike FROM login_audit ORDER BY id DESC LIMIT ?1",
                 )
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -511,13 +527,14 @@ impl Db {
                         row.try_get::<Option<String>, _>("fingerprint")?,
                         row.try_get::<String, _>("outcome")?,
                         row.try_get::<String, _>("reason")?,
+                        row.try_get::<bool, _>("clid_strike")?,
                     ));
                 }
                 out
             }
             Db::Postgres(pool) => {
                 let rows = sqlx::query(
-                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason FROM login_audit ORDER BY id DESC LIMIT $1",
+                    "SELECT at, cl_id, source_ip, fingerprint, outcome, reason, clid_strike FROM login_audit ORDER BY id DESC LIMIT $1",
                 )
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -531,6 +548,7 @@ impl Db {
                         row.try_get::<Option<String>, _>("fingerprint")?,
                         row.try_get::<String, _>("outcome")?,
                         row.try_get::<String, _>("reason")?,
+                        row.try_get::<bool, _>("clid_strike")?,
                     ));
                 }
                 out
@@ -538,7 +556,7 @@ impl Db {
         };
         let mut entries = rows
             .into_iter()
-            .map(|(at, cl_id, ip, fp, outcome, reason)| {
+            .map(|(at, cl_id, ip, fp, outcome, reason, clid_strike)| {
                 Ok(LoginAuditEntry {
                     at,
                     cl_id,
@@ -550,6 +568,7 @@ impl Db {
                         RegistrarStoreError::Invalid(format!("outcome {outcome:?}"))
                     })?,
                     reason,
+                    clid_strike,
                 })
             })
             .collect::<Result<Vec<_>, RegistrarStoreError>>()?;
@@ -557,20 +576,22 @@ impl Db {
         Ok(entries)
     }
 
-    /// Failed logins (outcome `failure`) for `key` since `since`.
+    /// Failed logins (outcome `failure`) for `key` since `since` (for a clID: its strikes only).
     pub async fn count_login_failures(
         &self,
         key: &LockKey,
         since: Timestamp,
     ) -> Result<u64, RegistrarStoreError> {
-        let (col, val) = match key {
-            LockKey::Source(ip) => ("source_ip", ip.to_string()),
-            LockKey::ClId(c) => ("cl_id", c.clone()),
+        // The column names are constants, never input.
+        let (col, val, only_strikes) = match key {
+            LockKey::Source(ip) => ("source_ip", ip.to_string(), ""),
+            LockKey::ClId(c) => ("cl_id", c.clone(), " AND clid_strike"),
+            LockKey::Cert(f) => ("fingerprint", f.to_hex(), ""),
         };
         let n: i64 = match self {
             Db::Sqlite(pool) => {
                 sqlx::query_scalar(&format!(
-                    "SELECT count(*) FROM login_audit WHERE {col} = ?1 AND at >= ?2 AND outcome = 'failure'"
+                    "SELECT count(*) FROM login_audit WHERE {col} = ?1 AND at >= ?2 AND outcome = 'failure'{only_strikes}"
                 ))
                 .bind(val)
                 .bind(ts_text(since))
@@ -579,7 +600,7 @@ impl Db {
             }
             Db::Postgres(pool) => {
                 sqlx::query_scalar(&format!(
-                    "SELECT count(*) FROM login_audit WHERE {col} = $1 AND at >= $2 AND outcome = 'failure'"
+                    "SELECT count(*) FROM login_audit WHERE {col} = $1 AND at >= $2 AND outcome = 'failure'{only_strikes}"
                 ))
                 .bind(val)
                 .bind(since)

@@ -70,6 +70,7 @@ async fn frontend_role_cannot_rewrite_the_trail() {
             cert_fingerprint: None,
             outcome: LoginOutcome::Success,
             reason: String::new(),
+            clid_strike: false,
         })
         .await
         .unwrap();
