@@ -6,6 +6,8 @@ mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use clap::Parser as _;
+
 use epp_proto::domain::{DomainCommand, DomainTransfer};
 use epp_proto::session::Poll;
 use epp_proto::{Command, MsgId, TransferOp};
@@ -24,6 +26,9 @@ both_backends!(
     auth_info_guessing_is_bounded,
     slow_database_gets_2400_and_nothing_applied_later,
     junk_connections_cannot_crowd_out_a_registrar,
+    rate_limits_refuse_one_registrar_not_another,
+    rate_limits_per_session,
+    rate_limits_set_by_registry_admin,
 );
 
 fn addr(last: u8) -> IpAddr {
@@ -569,5 +574,275 @@ async fn junk_connections_cannot_crowd_out_a_registrar(backend: Backend) {
             drop(junk);
         },
     )
+    .await;
+}
+
+fn check_of(name: &str) -> Command {
+    Command::Domain(epp_proto::domain::DomainCommand::Check(vec![
+        epp_proto::Label::new(name).expect("label"),
+    ]))
+}
+
+/// The rate limiting tests' `[limits]`: small registrar budgets, no session budgets.
+fn small_registrar_budgets(c: &mut eppd::Config) {
+    c.limits.registrar_check_per_second = 2;
+    c.limits.registrar_check_burst = 3;
+    c.limits.registrar_transform_per_second = 1;
+    c.limits.registrar_transform_burst = 2;
+    c.limits.session_check_per_second = 0;
+    c.limits.session_transform_per_second = 0;
+}
+
+/// `[limits] registrar_check_*` and `registrar_transform_*`: a registrar's budget is shared by
+/// all its sessions; past it, its checks are answered 2308 with the session left open and
+/// counted in the metric, while another registrar's checks and the same registrar's
+/// transforms (a budget of their own) go through; moving the clock refills the bucket.
+async fn rate_limits_refuse_one_registrar_not_another(backend: Backend) {
+    let tweak = |c: &mut eppd::Config, _: &mut registry_core::Config| small_registrar_budgets(c);
+    run_core(backend, tweak, |env: CoreEnv| async move {
+        let (reg_a, mut a1) = env.new_session("reg-a").await;
+        let mut a2 = env.login(&reg_a).await;
+        let (_, mut b) = env.new_session("reg-b").await;
+        // Three tokens for reg-a, whichever session spends them.
+        a1.cmd(check_of("free-1.test")).await.ok();
+        a2.cmd(check_of("free-2.test")).await.ok();
+        a1.cmd(check_of("free-3.test")).await.ok();
+        for s in [&mut a1, &mut a2] {
+            let r = s.cmd(check_of("free-4.test")).await.expect(2308);
+            assert!(
+                r.response.results[0]
+                    .msg
+                    .contains("check rate limit of this registrar"),
+                "{}",
+                r.xml
+            );
+            assert!(
+                r.response.results[0].msg.contains("retry in 500 ms"),
+                "{}",
+                r.xml
+            );
+        }
+        // Info spends the check budget too (it answers 2303 for a free name).
+        a1.cmd(domain_info("free-5.test", None)).await.expect(2308);
+        // The session is still open and serves what needs no token.
+        a1.cmd(Command::Poll(Poll::Request)).await.expect(1300);
+        // Another registrar is not affected.
+        for i in 0..3 {
+            b.cmd(check_of(&format!("other-{i}.test"))).await.ok();
+        }
+        // Transforms have their own budget.
+        a1.cmd(contact_create("rl-contact-1", "contact-pw-1"))
+            .await
+            .ok();
+        a2.cmd(contact_create("rl-contact-2", "contact-pw-1"))
+            .await
+            .ok();
+        a1.cmd(contact_create("rl-contact-3", "contact-pw-1"))
+            .await
+            .expect(2308);
+        assert_eq!(
+            env.metric(r#"eppd_commands_rate_limited_total{budget="check",scope="registrar"}"#),
+            3.0
+        );
+        assert_eq!(
+            env.metric(r#"eppd_commands_rate_limited_total{budget="transform",scope="registrar"}"#),
+            1.0
+        );
+        assert_eq!(
+            env.metric(r#"eppd_commands_total{command="domain:check",code="2308"}"#),
+            2.0
+        );
+        // The bucket refills at its rate: one token per 500 ms, up to the burst.
+        env.clock.advance(chrono::Duration::milliseconds(499));
+        a2.cmd(check_of("free-6.test")).await.expect(2308);
+        env.clock.advance(chrono::Duration::milliseconds(1));
+        a2.cmd(check_of("free-6.test")).await.ok();
+        a1.cmd(check_of("free-7.test")).await.expect(2308);
+        env.clock.advance(chrono::Duration::seconds(60));
+        for i in 0..3 {
+            a1.cmd(check_of(&format!("refilled-{i}.test"))).await.ok();
+        }
+        a1.cmd(check_of("free-8.test")).await.expect(2308);
+        a1.cmd(contact_create("rl-contact-3", "contact-pw-1"))
+            .await
+            .ok();
+        a1.logout().await;
+        a2.logout().await;
+        b.logout().await;
+    })
+    .await;
+}
+
+/// `[limits] session_check_*` and `session_transform_*`: one session's budget, inside its
+/// registrar's; a refused command spends neither.
+async fn rate_limits_per_session(backend: Backend) {
+    let tweak = |c: &mut eppd::Config, _: &mut registry_core::Config| {
+        c.limits.registrar_check_per_second = 10;
+        c.limits.registrar_check_burst = 3;
+        c.limits.registrar_transform_per_second = 10;
+        c.limits.registrar_transform_burst = 10;
+        c.limits.session_check_per_second = 1;
+        c.limits.session_check_burst = 2;
+        c.limits.session_transform_per_second = 1;
+        c.limits.session_transform_burst = 1;
+    };
+    run_core(backend, tweak, |env: CoreEnv| async move {
+        let (reg_a, mut a1) = env.new_session("reg-a").await;
+        let mut a2 = env.login(&reg_a).await;
+        a1.cmd(check_of("free-1.test")).await.ok();
+        a1.cmd(check_of("free-2.test")).await.ok();
+        let r = a1.cmd(check_of("free-3.test")).await.expect(2308);
+        assert!(
+            r.response.results[0]
+                .msg
+                .contains("check rate limit of this session"),
+            "{}",
+            r.xml
+        );
+        // The refusal spent none of the registrar's three tokens: one is left for a2.
+        a2.cmd(check_of("free-4.test")).await.ok();
+        let r = a2.cmd(check_of("free-5.test")).await.expect(2308);
+        assert!(
+            r.response.results[0].msg.contains("of this registrar"),
+            "{}",
+            r.xml
+        );
+        a1.cmd(contact_create("rl-contact-1", "contact-pw-1"))
+            .await
+            .ok();
+        a1.cmd(contact_create("rl-contact-2", "contact-pw-1"))
+            .await
+            .expect(2308);
+        a2.cmd(contact_create("rl-contact-2", "contact-pw-1"))
+            .await
+            .ok();
+        assert_eq!(
+            env.metric(r#"eppd_commands_rate_limited_total{budget="check",scope="session"}"#),
+            1.0
+        );
+        assert_eq!(
+            env.metric(r#"eppd_commands_rate_limited_total{budget="transform",scope="session"}"#),
+            1.0
+        );
+        env.clock.advance(chrono::Duration::seconds(1));
+        a1.cmd(contact_create("rl-contact-3", "contact-pw-1"))
+            .await
+            .ok();
+        a1.logout().await;
+        a2.logout().await;
+    })
+    .await;
+}
+
+/// `registry-admin registrar set-limits` (through the library, on the test database): the
+/// registrar's own limits replace the defaults at its next login and, within
+/// `limits.rate_limit_refresh_ms`, in its live sessions; another registrar keeps the
+/// defaults; `--clear` gives the defaults back.
+async fn rate_limits_set_by_registry_admin(backend: Backend) {
+    let tweak = |c: &mut eppd::Config, _: &mut registry_core::Config| {
+        c.limits.registrar_check_per_second = 1;
+        c.limits.registrar_check_burst = 1000;
+        c.limits.session_check_per_second = 0;
+        c.limits.rate_limit_refresh_ms = 50;
+    };
+    run_core(backend, tweak, |env: CoreEnv| async move {
+        let (reg_a, mut live) = env.new_session("reg-a").await;
+        let (_, mut b) = env.new_session("reg-b").await;
+        let admin = |args: &'static [&'static str]| {
+            let env = &env;
+            async move {
+                let mut v = vec!["registry-admin", "--json", "registrar"];
+                v.extend_from_slice(args);
+                let cli = registry_admin::Cli::try_parse_from(v).expect("arguments");
+                registry_admin::run_on(
+                    &cli,
+                    &env.db,
+                    std::sync::Arc::new(env.clock.clone()),
+                    env.registry.config().clone(),
+                )
+                .await
+            }
+        };
+        let out = admin(&[
+            "set-limits",
+            "reg-a",
+            "--registrar-check-per-second",
+            "1",
+            "--registrar-check-burst",
+            "2",
+        ])
+        .await
+        .expect("set-limits");
+        assert_eq!(out.json["rate_limits"]["registrar_check_burst"], 2);
+        assert!(out.json["rate_limits"]["registrar_transform_burst"].is_null());
+        let e = admin(&["set-limits", "reg-a", "--session-check-burst", "0"])
+            .await
+            .expect_err("a burst of 0");
+        assert_eq!(e.exit_code(), 2);
+        let e = admin(&["set-limits", "nobody", "--registrar-check-burst", "3"])
+            .await
+            .expect_err("unknown registrar");
+        assert_eq!(e.exit_code(), 3);
+        let shown = admin(&["show", "reg-a"]).await.expect("show");
+        assert_eq!(shown.json["rate_limits"]["registrar_check_per_second"], 1);
+
+        // A new login has them at once.
+        let mut a = env.login(&reg_a).await;
+        let mut refused = 0;
+        for i in 0..3 {
+            if a.cmd(check_of(&format!("new-{i}.test"))).await.code == 2308 {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 1, "the burst of 2 holds");
+        // The live session shares the registrar's bucket, now of 2.
+        live.cmd(check_of("live-1.test")).await.expect(2308);
+        for i in 0..5 {
+            b.cmd(check_of(&format!("b-{i}.test"))).await.ok();
+        }
+
+        // Cleared: the defaults again (a burst of 1000), in the live sessions within the
+        // refresh interval.
+        let out = admin(&["set-limits", "reg-a", "--clear"])
+            .await
+            .expect("clear");
+        assert!(out.json["rate_limits"]["registrar_check_burst"].is_null());
+        let mut followed = false;
+        for round in 0..250 {
+            // Refills whatever the burst: three in a row pass only with the default's.
+            env.clock.advance(chrono::Duration::seconds(30));
+            let mut ok = true;
+            for i in 0..3 {
+                ok &= a
+                    .cmd(check_of(&format!("cleared-{round}-{i}.test")))
+                    .await
+                    .code
+                    == 1000;
+            }
+            if ok {
+                followed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(followed, "the live session follows the cleared limits");
+
+        // Set while sessions are live: they follow within the refresh interval.
+        admin(&["set-limits", "reg-a", "--registrar-check-burst", "1"])
+            .await
+            .expect("set-limits");
+        let mut followed = false;
+        for round in 0..250 {
+            if live.cmd(check_of(&format!("live-{round}.test"))).await.code == 2308 {
+                followed = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(followed, "the live session follows the new limits");
+        a.logout().await;
+        live.logout().await;
+        b.logout().await;
+    })
     .await;
 }

@@ -79,6 +79,9 @@ suspension_poll_ms = 100
 max_connections = 64
 max_frame_len = 65536
 password_workers = 2
+# The storm is about durability, not throttling.
+registrar_transform_per_second = 0
+session_transform_per_second = 0
 "#,
         pki.cert_chain.display(),
         pki.key.display(),

@@ -15,6 +15,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::core_handler::CoreHandler;
+use crate::instance_lock::{self, InstanceLock};
 use crate::metrics::{self, Metrics};
 use crate::server::{Server, ServerError, Shutdown};
 use crate::tls::{self, TlsError};
@@ -29,6 +30,8 @@ pub enum AppError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Server(#[from] ServerError),
+    #[error(transparent)]
+    InstanceLock(#[from] crate::instance_lock::InstanceLockError),
     #[error("cannot listen for metrics on {addr}: {source}")]
     MetricsBind {
         addr: SocketAddr,
@@ -46,6 +49,9 @@ pub struct App {
     server: Server,
     metrics: Arc<Metrics>,
     metrics_listener: Option<TcpListener>,
+    /// On SQLite: the lock that keeps a second eppd off the database file, held until the
+    /// database is closed.
+    instance_lock: Option<InstanceLock>,
 }
 
 impl std::fmt::Debug for App {
@@ -89,8 +95,17 @@ impl App {
     pub async fn start(config: Config) -> Result<App, AppError> {
         // The TLS files first: a bad path should not wait for a database.
         tls::server_config(&config.tls)?;
+        // Before the database is opened: a second server on a SQLite file is refused here.
+        let lock = instance_lock::acquire(&config.database.url)?;
         let db = connect_db(&config).await?;
-        Self::start_with(config, db, Arc::new(SystemClock)).await
+        let mut app = Self::start_with(config, db, Arc::new(SystemClock)).await?;
+        app.instance_lock = lock;
+        Ok(app)
+    }
+
+    /// Keeps `lock` ([`instance_lock::acquire`]) until the server has closed its database.
+    pub fn hold(&mut self, lock: Option<InstanceLock>) {
+        self.instance_lock = lock;
     }
 
     /// [`App::start`] on an open database and a given clock.
@@ -137,6 +152,7 @@ impl App {
             server,
             metrics,
             metrics_listener,
+            instance_lock: None,
         })
     }
 
@@ -176,6 +192,7 @@ impl App {
             server,
             metrics,
             metrics_listener,
+            instance_lock,
         } = self;
         let mut tasks = vec![
             crate::workers::spawn_scheduler(Arc::clone(&registry), config.scheduler.interval()),
@@ -212,6 +229,7 @@ impl App {
             let _ = t.await;
         }
         db.close().await;
+        drop(instance_lock);
         Ok(result?)
     }
 }

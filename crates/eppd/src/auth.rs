@@ -42,6 +42,8 @@ pub(crate) struct LoggedIn {
     pub obj_uris: Vec<String>,
     pub ext_uris: Vec<String>,
     pub live: LiveSession,
+    /// The session's command rate limits and its registrar's.
+    pub limiter: crate::ratelimit::SessionLimiter,
 }
 
 /// Checks what a login asks for, before any credential is looked at.
@@ -243,7 +245,10 @@ pub(crate) async fn login(
             warn!(error = %e, cl_id, "cannot record the client certificate's expiry");
         }
     }
+    let rates = crate::ratelimit::Rates::new(&shared.config.limits, &registrar.rate_limits);
+    let limiter = shared.rate_limiter.session(cl_id, rates, now);
     Ok(LoggedIn {
+        limiter,
         cl_id: registrar.cl_id,
         obj_uris: login.obj_uris.clone(),
         ext_uris: login.ext_uris.clone(),

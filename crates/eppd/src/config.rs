@@ -102,6 +102,16 @@ impl Config {
         {
             return bad("limits.max_connections_per_source, limits.handshakes_per_second_per_source and limits.max_prelogin_connections must be at least 1");
         }
+        if [
+            self.limits.registrar_check_burst,
+            self.limits.registrar_transform_burst,
+            self.limits.session_check_burst,
+            self.limits.session_transform_burst,
+        ]
+        .contains(&0)
+        {
+            return bad("limits.*_burst must be at least 1 (a bucket holds at least one command)");
+        }
         if self.limits.ipv6_source_prefix > 128 {
             return bad("limits.ipv6_source_prefix must be at most 128");
         }
@@ -119,6 +129,7 @@ impl Config {
         }
         for t in [
             self.limits.command_timeout_ms,
+            self.limits.rate_limit_refresh_ms,
             self.timeouts.handshake_ms,
             self.timeouts.frame_ms,
             self.timeouts.idle_ms,
@@ -305,11 +316,49 @@ pub struct LimitConfig {
     /// failed logins); the rest stay free for logged-in sessions. Default 256.
     #[serde(default = "default_max_prelogin_connections")]
     pub max_prelogin_connections: usize,
+    /// Command rate limits (token buckets, `crate::ratelimit`): check commands (check, info,
+    /// transfer query) per second one registrar may send over all its sessions on this
+    /// frontend; 0: no limit. More are answered 2308 and the session stays open. A registrar's
+    /// own limits (`registry-admin registrar set-limits`) replace any of these eight.
+    /// Default 400.
+    #[serde(default = "default_registrar_check_per_second")]
+    pub registrar_check_per_second: u32,
+    /// The registrar's check bucket: how many checks may come at once after a quiet spell.
+    /// Default 800.
+    #[serde(default = "default_registrar_check_burst")]
+    pub registrar_check_burst: u32,
+    /// Transform commands (create, delete, renew, transfer, update) per second per registrar.
+    /// Default 100.
+    #[serde(default = "default_registrar_transform_per_second")]
+    pub registrar_transform_per_second: u32,
+    /// The registrar's transform bucket. Default 200.
+    #[serde(default = "default_registrar_transform_burst")]
+    pub registrar_transform_burst: u32,
+    /// Check commands per second in one session. Default 200.
+    #[serde(default = "default_session_check_per_second")]
+    pub session_check_per_second: u32,
+    /// A session's check bucket. Default 400.
+    #[serde(default = "default_session_check_burst")]
+    pub session_check_burst: u32,
+    /// Transform commands per second in one session. Default 50.
+    #[serde(default = "default_session_transform_per_second")]
+    pub session_transform_per_second: u32,
+    /// A session's transform bucket. Default 100.
+    #[serde(default = "default_session_transform_burst")]
+    pub session_transform_burst: u32,
+    /// How often each frontend re-reads the registrars' own rate limits for their live
+    /// sessions, in milliseconds (a new login reads them at once). Default 5 000.
+    #[serde(default = "default_rate_limit_refresh_ms")]
+    pub rate_limit_refresh_ms: u64,
 }
 
 impl LimitConfig {
     pub fn command_timeout(&self) -> Duration {
         Duration::from_millis(self.command_timeout_ms)
+    }
+
+    pub fn rate_limit_refresh(&self) -> Duration {
+        Duration::from_millis(self.rate_limit_refresh_ms)
     }
 
     /// The bounds every frame is decoded within.
@@ -335,8 +384,45 @@ impl Default for LimitConfig {
             handshakes_per_second_per_source: default_handshakes_per_second_per_source(),
             ipv6_source_prefix: default_ipv6_source_prefix(),
             max_prelogin_connections: default_max_prelogin_connections(),
+            registrar_check_per_second: default_registrar_check_per_second(),
+            registrar_check_burst: default_registrar_check_burst(),
+            registrar_transform_per_second: default_registrar_transform_per_second(),
+            registrar_transform_burst: default_registrar_transform_burst(),
+            session_check_per_second: default_session_check_per_second(),
+            session_check_burst: default_session_check_burst(),
+            session_transform_per_second: default_session_transform_per_second(),
+            session_transform_burst: default_session_transform_burst(),
+            rate_limit_refresh_ms: default_rate_limit_refresh_ms(),
         }
     }
+}
+
+fn default_registrar_check_per_second() -> u32 {
+    400
+}
+fn default_registrar_check_burst() -> u32 {
+    800
+}
+fn default_registrar_transform_per_second() -> u32 {
+    100
+}
+fn default_registrar_transform_burst() -> u32 {
+    200
+}
+fn default_session_check_per_second() -> u32 {
+    200
+}
+fn default_session_check_burst() -> u32 {
+    400
+}
+fn default_session_transform_per_second() -> u32 {
+    50
+}
+fn default_session_transform_burst() -> u32 {
+    100
+}
+fn default_rate_limit_refresh_ms() -> u64 {
+    5_000
 }
 
 fn default_xml_max_namespaces_per_element() -> usize {
@@ -607,6 +693,33 @@ mod tests {
         assert_eq!(c.limits.xml_max_namespaces_per_element, 32);
         assert_eq!(c.limits.xml_max_namespaces, 128);
         assert_eq!(c.limits.command_timeout(), Duration::from_secs(10));
+        let d = LimitConfig::default();
+        assert_eq!(
+            (
+                c.limits.registrar_check_per_second,
+                c.limits.registrar_check_burst,
+                c.limits.registrar_transform_per_second,
+                c.limits.registrar_transform_burst,
+                c.limits.session_check_per_second,
+                c.limits.session_check_burst,
+                c.limits.session_transform_per_second,
+                c.limits.session_transform_burst,
+                c.limits.rate_limit_refresh_ms,
+            ),
+            (
+                d.registrar_check_per_second,
+                d.registrar_check_burst,
+                d.registrar_transform_per_second,
+                d.registrar_transform_burst,
+                d.session_check_per_second,
+                d.session_check_burst,
+                d.session_transform_per_second,
+                d.session_transform_burst,
+                d.rate_limit_refresh_ms,
+            ),
+            "the example shows the defaults"
+        );
+        assert_eq!(c.limits.rate_limit_refresh(), Duration::from_secs(5));
         assert!(!c.proxy.trusted.is_empty());
         assert_eq!(c.registry, registry_core::Config::default());
         assert_eq!(c.scheduler.interval_ms, 60_000);
@@ -655,6 +768,9 @@ mod tests {
             "xml_max_namespaces_per_element = 1",
             "xml_max_namespaces_per_element = 40\nxml_max_namespaces = 39",
             "command_timeout_ms = 0",
+            "registrar_check_burst = 0",
+            "session_transform_burst = 0",
+            "rate_limit_refresh_ms = 0",
         ] {
             assert!(
                 Config::from_toml(&format!("{minimal}\n[limits]\n{bad}\n")).is_err(),

@@ -547,9 +547,14 @@ pub async fn prepare(opts: &DemoOptions) -> Result<Demo, DemoError> {
     let password = ensure_password(&files)?;
     write_file(&files.config, &config_text(opts, &files)?, false)?;
     let config = Config::load(&files.config)?;
+    // A second demo on the same data directory would share its SQLite file: refused here,
+    // before anything touches the database.
+    let lock =
+        crate::instance_lock::acquire(&config.database.url).map_err(crate::app::AppError::from)?;
     let db = app::connect_db(&config).await?;
     ensure_registrar(&db, &files, &password, opts.max_sessions).await?;
-    let app = App::start_with(config, db, Arc::new(SystemClock)).await?;
+    let mut app = App::start_with(config, db, Arc::new(SystemClock)).await?;
+    app.hold(lock);
     ensure_contact(&app).await?;
     let bound = app
         .epp_addrs()

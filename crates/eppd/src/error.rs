@@ -50,6 +50,15 @@ pub enum SessionError {
     Suspended,
     #[error("server shutting down")]
     ShuttingDown,
+    /// A command rate limit is exhausted (`crate::ratelimit`, where the choice of 2308 is
+    /// explained); the session stays open.
+    #[error(
+        "{} rate limit of this {} exceeded; retry in {} ms",
+        .0.budget.as_str(),
+        .0.scope.as_str(),
+        .0.retry_after_ms
+    )]
+    RateLimited(crate::ratelimit::Refused),
     /// Storage or other internal failure: the detail goes to the log, never to the wire.
     #[error("internal error")]
     Internal,
@@ -78,6 +87,7 @@ impl SessionError {
             SessionError::IdleTimeout => ResultCode::CommandFailedServerClosingConnection,
             SessionError::Suspended => ResultCode::CommandFailedServerClosingConnection,
             SessionError::ShuttingDown => ResultCode::CommandFailedServerClosingConnection,
+            SessionError::RateLimited(_) => ResultCode::DataManagementPolicyViolation,
             SessionError::Internal => ResultCode::CommandFailed,
         }
     }

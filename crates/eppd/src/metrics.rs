@@ -49,6 +49,12 @@ struct Scope {
     scope: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RateLabels {
+    budget: String,
+    scope: String,
+}
+
 type HistogramFamily = Family<CommandName, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -65,6 +71,7 @@ pub struct Metrics {
     login_failures: Family<Reason, Counter>,
     lockouts: Family<Scope, Counter>,
     connections_refused: Family<Reason, Counter>,
+    rate_limited: Family<RateLabels, Counter>,
     certs_expiring: Gauge,
     journal_lag: Gauge,
     last_published_serial: Gauge,
@@ -121,6 +128,12 @@ impl Metrics {
             "Connections closed at accept, before TLS, by reason (connection limit, pre-login pool, source budget)",
             connections_refused.clone(),
         );
+        let rate_limited = Family::<RateLabels, Counter>::default();
+        registry.register(
+            "eppd_commands_rate_limited",
+            "Commands refused (2308) because a rate limit was exhausted, by budget (check, transform) and scope (registrar, session)",
+            rate_limited.clone(),
+        );
         let certs_expiring = Gauge::default();
         registry.register(
             "eppd_client_certs_expiring",
@@ -147,6 +160,7 @@ impl Metrics {
             login_failures,
             lockouts,
             connections_refused,
+            rate_limited,
             certs_expiring,
             journal_lag,
             last_published_serial,
@@ -213,6 +227,15 @@ impl Metrics {
         self.connections_refused
             .get_or_create(&Reason {
                 reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn rate_limited(&self, budget: &str, scope: &str) {
+        self.rate_limited
+            .get_or_create(&RateLabels {
+                budget: budget.to_owned(),
+                scope: scope.to_owned(),
             })
             .inc();
     }

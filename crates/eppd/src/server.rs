@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     pub sv_trids: SvTridSource,
     pub greeting: crate::session::GreetingFrame,
     pub metrics: Arc<Metrics>,
+    /// The command rate limits' buckets of the registrars logged in here.
+    pub rate_limiter: crate::ratelimit::RateLimiter,
     /// Lowercased.
     pub blacklist: HashSet<String>,
 }
@@ -174,6 +176,7 @@ impl Server {
             passwords,
             sv_trids,
             metrics,
+            rate_limiter: crate::ratelimit::RateLimiter::default(),
             blacklist,
         });
         Ok(Self {
@@ -218,6 +221,10 @@ impl Server {
         }
         drop(conn_tx);
         let watcher = tokio::spawn(suspension_watcher(
+            Arc::clone(&shared),
+            shutdown.subscribe(),
+        ));
+        let refresher = tokio::spawn(rate_limit_refresher(
             Arc::clone(&shared),
             shutdown.subscribe(),
         ));
@@ -283,6 +290,7 @@ impl Server {
             while sessions.join_next().await.is_some() {}
         }
         watcher.abort();
+        refresher.abort();
         info!("shut down");
         Ok(())
     }
@@ -417,6 +425,35 @@ async fn suspension_watcher(shared: Arc<Shared>, mut stop: watch::Receiver<bool>
                     listener = None;
                 }
             }
+        }
+    }
+}
+
+/// Brings the rate limits of the registrars with live sessions here in line with their
+/// records every `limits.rate_limit_refresh_ms` (`registry-admin registrar set-limits`; a new
+/// login reads them at once): one query for every registrar that has limits of its own.
+async fn rate_limit_refresher(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(shared.config.limits.rate_limit_refresh());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = triggered(&mut stop) => return,
+            _ = tick.tick() => {}
+        }
+        let live = shared.rate_limiter.registrars();
+        if live.is_empty() {
+            continue;
+        }
+        match shared.db.registrar_rate_limits().await {
+            Ok(own) => {
+                let own: std::collections::HashMap<_, _> = own.into_iter().collect();
+                for cl_id in live {
+                    let o = own.get(&cl_id).copied().unwrap_or_default();
+                    let rates = crate::ratelimit::Rates::new(&shared.config.limits, &o);
+                    shared.rate_limiter.set_rates(&cl_id, rates);
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot re-read registrars' rate limits"),
         }
     }
 }

@@ -273,7 +273,7 @@ where
     async fn dispatch(&mut self, cmd: CommandFrame) -> Response {
         let sv_trid = self.shared.sv_trids.next();
         let cl_trid = cmd.cl_trid.clone();
-        let Some((_, ctx)) = self.logged_in.as_mut() else {
+        let Some((session, ctx)) = self.logged_in.as_mut() else {
             return error_response(&SessionError::NotLoggedIn, cl_trid, sv_trid);
         };
         if let Some(ns) = cmd.command.object_namespace() {
@@ -291,6 +291,15 @@ where
                 cl_trid,
                 sv_trid,
             );
+        }
+        // After the checks above (which cost nothing and spend no token), before any work.
+        if let Some(budget) = crate::ratelimit::Budget::of(&cmd.command) {
+            if let Err(refused) = session.limiter.admit(budget, self.shared.clock.now()) {
+                self.shared
+                    .metrics
+                    .rate_limited(refused.budget.as_str(), refused.scope.as_str());
+                return error_response(&SessionError::RateLimited(refused), cl_trid, sv_trid);
+            }
         }
         ctx.sv_trid = sv_trid.clone();
         ctx.deadline = Instant::now() + self.shared.config.limits.command_timeout();

@@ -41,7 +41,9 @@ use epp_proto::ext::registry_lock::{LockRequestState, RegistryLockCommand, Unloc
 use epp_proto::ClientId;
 use registry_core::clock::{Clock, SystemClock};
 use registry_core::model::{LockContact, LockRequest};
-use registry_core::registrar::{parse_network, CertFingerprint, Registrar, RegistrarStatus};
+use registry_core::registrar::{
+    parse_network, CertFingerprint, RateLimitOverrides, Registrar, RegistrarStatus,
+};
 use registry_core::{CoreError, Registry, VerifyOutcome};
 use registry_mail::Mailer;
 use registry_store::registrars::RegistrarStoreError;
@@ -276,6 +278,62 @@ pub enum RegistrarCmd {
     },
     /// Lifts a suspension.
     Resume { cl_id: String },
+    /// Sets the registrar's own command rate limits, which replace the frontends' `[limits]`
+    /// defaults of the same names (rates in commands per second, 0: no limit; bursts in
+    /// commands). Only the ones given change; `--clear` first removes them all. Live sessions
+    /// follow within `limits.rate_limit_refresh_ms`, new logins at once.
+    SetLimits {
+        cl_id: String,
+        #[command(flatten)]
+        limits: RateLimitArgs,
+        /// Remove the registrar's own limits (before setting the ones given, if any).
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+/// The eight rate limits of `registrar set-limits`, named as in `[limits]`.
+#[derive(Debug, Args)]
+pub struct RateLimitArgs {
+    /// Check commands (check, info, transfer query) per second over all the registrar's sessions.
+    #[arg(long)]
+    pub registrar_check_per_second: Option<u32>,
+    /// The registrar's check bucket size.
+    #[arg(long)]
+    pub registrar_check_burst: Option<u32>,
+    /// Transform commands (create, delete, renew, transfer, update) per second over all sessions.
+    #[arg(long)]
+    pub registrar_transform_per_second: Option<u32>,
+    /// The registrar's transform bucket size.
+    #[arg(long)]
+    pub registrar_transform_burst: Option<u32>,
+    /// Check commands per second in one session.
+    #[arg(long)]
+    pub session_check_per_second: Option<u32>,
+    /// A session's check bucket size.
+    #[arg(long)]
+    pub session_check_burst: Option<u32>,
+    /// Transform commands per second in one session.
+    #[arg(long)]
+    pub session_transform_per_second: Option<u32>,
+    /// A session's transform bucket size.
+    #[arg(long)]
+    pub session_transform_burst: Option<u32>,
+}
+
+impl RateLimitArgs {
+    fn overrides(&self) -> RateLimitOverrides {
+        RateLimitOverrides {
+            registrar_check_per_second: self.registrar_check_per_second,
+            registrar_check_burst: self.registrar_check_burst,
+            registrar_transform_per_second: self.registrar_transform_per_second,
+            registrar_transform_burst: self.registrar_transform_burst,
+            session_check_per_second: self.session_check_per_second,
+            session_check_burst: self.session_check_burst,
+            session_transform_per_second: self.session_transform_per_second,
+            session_transform_burst: self.session_transform_burst,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -516,7 +574,33 @@ fn registrar_json(r: &Registrar, contact: Option<&LockContact>) -> Value {
         "cert_fingerprints": r.cert_fingerprints.iter().map(|f| f.to_hex()).collect::<Vec<_>>(),
         "allowed_networks": r.allowed_networks.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         "lock_contact": contact,
+        "rate_limits": rate_limits_json(&r.rate_limits),
     })
+}
+
+/// A registrar's own rate limits by name (null: the frontend's default applies).
+fn rate_limits_json(o: &RateLimitOverrides) -> Value {
+    Value::Object(
+        RateLimitOverrides::NAMES
+            .iter()
+            .zip(o.values())
+            .map(|(n, v)| ((*n).to_owned(), json!(v)))
+            .collect(),
+    )
+}
+
+/// `name=value …` of the limits a registrar sets, or `(defaults)`.
+fn rate_limits_text(o: &RateLimitOverrides) -> String {
+    let set: Vec<String> = RateLimitOverrides::NAMES
+        .iter()
+        .zip(o.values())
+        .filter_map(|(n, v)| v.map(|v| format!("{n}={v}")))
+        .collect();
+    if set.is_empty() {
+        "(the frontends' [limits] defaults)".into()
+    } else {
+        set.join(" ")
+    }
 }
 
 // ---- registrars ----------------------------------------------------------------------------
@@ -631,6 +715,7 @@ async fn registrar_cmd(
                         .unwrap_or_default()
                 ),
                 format!("max sessions:  {}", r.max_sessions),
+                format!("rate limits:   {}", rate_limits_text(&r.rate_limits)),
             ];
             for f in &r.cert_fingerprints {
                 t.push(format!("certificate:   {}", f.to_hex()));
@@ -735,6 +820,39 @@ async fn registrar_cmd(
             Ok(Output::new(
                 format!("registrar {id} suspended: logins refused, live sessions end within 1 s"),
                 json!({ "cl_id": id.as_str(), "status": "suspended", "reason": reason }),
+            ))
+        }
+        RegistrarCmd::SetLimits {
+            cl_id: id,
+            limits,
+            clear,
+        } => {
+            let id = cl_id(id)?;
+            let given = limits.overrides();
+            if given.is_empty() && !clear {
+                return Err(AdminError::Usage(
+                    "give at least one limit (--registrar-check-per-second N, …) or --clear".into(),
+                ));
+            }
+            for (name, v) in RateLimitOverrides::NAMES.iter().zip(given.values()) {
+                if name.ends_with("_burst") && v == Some(0) {
+                    return Err(AdminError::Usage(format!(
+                        "--{} must be at least 1",
+                        name.replace('_', "-")
+                    )));
+                }
+            }
+            let r = load_registrar(db, &id).await?;
+            let base = if *clear {
+                RateLimitOverrides::default()
+            } else {
+                r.rate_limits
+            };
+            let new = base.merged(&given);
+            db.set_registrar_rate_limits(&id, &new, now).await?;
+            Ok(Output::new(
+                format!("rate limits of {id}: {}", rate_limits_text(&new)),
+                json!({ "cl_id": id.as_str(), "rate_limits": rate_limits_json(&new) }),
             ))
         }
         RegistrarCmd::Resume { cl_id: id } => {

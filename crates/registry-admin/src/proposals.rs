@@ -194,7 +194,8 @@ pub(crate) async fn gate(cmd: &Cmd, reg: &Registry<SqlStore>) -> Result<(), Admi
             RegistrarCmd::Create { .. }
             | RegistrarCmd::List
             | RegistrarCmd::Show { .. }
-            | RegistrarCmd::Suspend { .. } => Ok(()),
+            | RegistrarCmd::Suspend { .. }
+            | RegistrarCmd::SetLimits { .. } => Ok(()),
         },
         Cmd::Lock(LockCmd::Verify { id, .. }) => {
             let (r, _) = reg.lock_request(*id).await?;
@@ -216,6 +217,16 @@ pub(crate) fn direct(cmd: &Cmd) -> Option<(&'static str, Value, (&'static str, S
         Cmd::Registrar(RegistrarCmd::Create { cl_id, name, .. }) => Some((
             "registrar.create",
             json!({ "cl_id": cl_id, "name": name }),
+            ("registrar", cl_id.clone()),
+        )),
+        // Throttling a registrar is an operational action, like suspending it: one operator.
+        Cmd::Registrar(RegistrarCmd::SetLimits {
+            cl_id,
+            limits,
+            clear,
+        }) => Some((
+            "registrar.set-limits",
+            json!({ "cl_id": cl_id, "clear": clear, "limits": crate::rate_limits_json(&limits.overrides()) }),
             ("registrar", cl_id.clone()),
         )),
         Cmd::Registrar(RegistrarCmd::Suspend { cl_id, reason }) => Some((
@@ -323,6 +334,7 @@ async fn resolve(db: &Db, reg: &Registry<SqlStore>, c: &ProposeCmd) -> Result<Ac
                 }
                 RegistrarCmd::Create { .. } => return not_two("registrar create"),
                 RegistrarCmd::Suspend { .. } => return not_two("registrar suspend"),
+                RegistrarCmd::SetLimits { .. } => return not_two("registrar set-limits"),
                 RegistrarCmd::List | RegistrarCmd::Show { .. } => return not_two("reading"),
             };
             crate::load_registrar(db, &crate::cl_id(id)?).await?;

@@ -172,6 +172,82 @@ pub struct Registrar {
     pub allowed_networks: Vec<IpNet>,
     /// Concurrent sessions allowed (per frontend).
     pub max_sessions: u32,
+    /// Command rate limits set for this registrar; unset ones are the frontend's `[limits]`.
+    pub rate_limits: RateLimitOverrides,
+}
+
+/// The command rate limits of one registrar that differ from the frontend's `[limits]`
+/// defaults (`registry-admin registrar set-limits`). Each is a rate in commands per second
+/// (0: no limit) or a burst (the bucket's size, in commands); `None`: the default applies.
+/// The names are those of the `[limits]` keys and of the registrar table's columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitOverrides {
+    pub registrar_check_per_second: Option<u32>,
+    pub registrar_check_burst: Option<u32>,
+    pub registrar_transform_per_second: Option<u32>,
+    pub registrar_transform_burst: Option<u32>,
+    pub session_check_per_second: Option<u32>,
+    pub session_check_burst: Option<u32>,
+    pub session_transform_per_second: Option<u32>,
+    pub session_transform_burst: Option<u32>,
+}
+
+impl RateLimitOverrides {
+    /// The names of the eight settings, in the order of [`RateLimitOverrides::values`].
+    pub const NAMES: [&'static str; 8] = [
+        "registrar_check_per_second",
+        "registrar_check_burst",
+        "registrar_transform_per_second",
+        "registrar_transform_burst",
+        "session_check_per_second",
+        "session_check_burst",
+        "session_transform_per_second",
+        "session_transform_burst",
+    ];
+
+    /// The settings in the order of [`RateLimitOverrides::NAMES`].
+    pub fn values(&self) -> [Option<u32>; 8] {
+        [
+            self.registrar_check_per_second,
+            self.registrar_check_burst,
+            self.registrar_transform_per_second,
+            self.registrar_transform_burst,
+            self.session_check_per_second,
+            self.session_check_burst,
+            self.session_transform_per_second,
+            self.session_transform_burst,
+        ]
+    }
+
+    /// The settings from values in the order of [`RateLimitOverrides::NAMES`].
+    pub fn from_values(v: [Option<u32>; 8]) -> Self {
+        Self {
+            registrar_check_per_second: v[0],
+            registrar_check_burst: v[1],
+            registrar_transform_per_second: v[2],
+            registrar_transform_burst: v[3],
+            session_check_per_second: v[4],
+            session_check_burst: v[5],
+            session_transform_per_second: v[6],
+            session_transform_burst: v[7],
+        }
+    }
+
+    /// Whether nothing is overridden.
+    pub fn is_empty(&self) -> bool {
+        self.values().iter().all(Option::is_none)
+    }
+
+    /// These settings, with each one `other` sets replacing this one's.
+    pub fn merged(&self, other: &RateLimitOverrides) -> Self {
+        let (mut a, b) = (self.values(), other.values());
+        for (x, y) in a.iter_mut().zip(b) {
+            if y.is_some() {
+                *x = y;
+            }
+        }
+        Self::from_values(a)
+    }
 }
 
 impl Registrar {
@@ -206,7 +282,14 @@ impl Registrar {
             cert_fingerprints,
             allowed_networks,
             max_sessions,
+            rate_limits: RateLimitOverrides::default(),
         })
+    }
+
+    /// The same registrar with these rate limit overrides.
+    pub fn with_rate_limits(mut self, rate_limits: RateLimitOverrides) -> Self {
+        self.rate_limits = rate_limits;
+        self
     }
 
     /// Whether `fingerprint` is one of this registrar's pinned certificates.

@@ -11,8 +11,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use epp_proto::{ClientId, Timestamp};
 use ipnet::IpNet;
 use registry_core::registrar::{
-    parse_network, CertFingerprint, LoginAuditEntry, LoginOutcome, PasswordHash, Registrar,
-    RegistrarError, RegistrarStatus,
+    parse_network, CertFingerprint, LoginAuditEntry, LoginOutcome, PasswordHash,
+    RateLimitOverrides, Registrar, RegistrarError, RegistrarStatus,
 };
 use sqlx::Row;
 
@@ -90,6 +90,35 @@ struct RegistrarRow {
     suspend_reason: Option<String>,
     pw_hash: String,
     max_sessions: i64,
+    rate_limits: RateLimitOverrides,
+}
+
+/// The rate limit override columns of a row (INTEGER: i64 on SQLite, i32 on PostgreSQL).
+fn rate_limits_of<'r, R, T>(row: &'r R) -> Result<RateLimitOverrides, RegistrarStoreError>
+where
+    R: Row,
+    &'static str: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database> + TryInto<u32>,
+{
+    let mut v = [None; 8];
+    for (slot, name) in v.iter_mut().zip(RateLimitOverrides::NAMES) {
+        let raw: Option<T> = row.try_get(name)?;
+        *slot = raw
+            .map(|x| {
+                x.try_into()
+                    .map_err(|_| RegistrarStoreError::Invalid(format!("{name} out of range")))
+            })
+            .transpose()?;
+    }
+    Ok(RateLimitOverrides::from_values(v))
+}
+
+/// `, registrar_check_per_second, …` for a SELECT list.
+fn rate_limit_columns() -> String {
+    RateLimitOverrides::NAMES
+        .iter()
+        .map(|n| format!(", {n}"))
+        .collect()
 }
 
 fn build_registrar(
@@ -117,7 +146,8 @@ fn build_registrar(
         certs,
         nets,
         max_sessions,
-    )?)
+    )?
+    .with_rate_limits(row.rate_limits))
 }
 
 fn status_parts(status: &RegistrarStatus) -> (&'static str, Option<&str>) {
@@ -221,10 +251,13 @@ impl Db {
         &self,
         cl_id: &ClientId,
     ) -> Result<Option<Registrar>, RegistrarStoreError> {
-        const R: &str = "SELECT cl_id, name, status, suspend_reason, pw_hash, max_sessions FROM registrar WHERE cl_id = ";
+        let r = format!(
+            "SELECT cl_id, name, status, suspend_reason, pw_hash, max_sessions{} FROM registrar WHERE cl_id = ",
+            rate_limit_columns()
+        );
         let (row, certs, nets) = match self {
             Db::Sqlite(pool) => {
-                let Some(row) = sqlx::query(&format!("{R}?1"))
+                let Some(row) = sqlx::query(&format!("{r}?1"))
                     .bind(cl_id.as_str())
                     .fetch_optional(pool)
                     .await?
@@ -238,6 +271,7 @@ impl Db {
                     suspend_reason: row.try_get("suspend_reason")?,
                     pw_hash: row.try_get("pw_hash")?,
                     max_sessions: row.try_get("max_sessions")?,
+                    rate_limits: rate_limits_of::<_, i64>(&row)?,
                 };
                 let certs: Vec<String> = sqlx::query_scalar(
                     "SELECT fingerprint FROM registrar_cert WHERE cl_id = ?1 ORDER BY fingerprint",
@@ -254,7 +288,7 @@ impl Db {
                 (row, certs, nets)
             }
             Db::Postgres(pool) => {
-                let Some(row) = sqlx::query(&format!("{R}$1"))
+                let Some(row) = sqlx::query(&format!("{r}$1"))
                     .bind(cl_id.as_str())
                     .fetch_optional(pool)
                     .await?
@@ -269,6 +303,7 @@ impl Db {
                     suspend_reason: row.try_get("suspend_reason")?,
                     pw_hash: row.try_get("pw_hash")?,
                     max_sessions: i64::from(max_sessions),
+                    rate_limits: rate_limits_of::<_, i32>(&row)?,
                 };
                 let certs: Vec<String> = sqlx::query_scalar(
                     "SELECT fingerprint FROM registrar_cert WHERE cl_id = $1 ORDER BY fingerprint",
@@ -319,6 +354,88 @@ impl Db {
             return Err(RegistrarStoreError::NotFound(cl_id.to_string()));
         }
         Ok(())
+    }
+
+    /// Replaces a registrar's command rate limit overrides (all eight: `None` clears one).
+    pub async fn set_registrar_rate_limits(
+        &self,
+        cl_id: &ClientId,
+        limits: &RateLimitOverrides,
+        now: Timestamp,
+    ) -> Result<(), RegistrarStoreError> {
+        let sets: Vec<String> = RateLimitOverrides::NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} = ${}", i + 1))
+            .collect();
+        let q = format!(
+            "UPDATE registrar SET {}, updated_at = $9 WHERE cl_id = $10",
+            sets.join(", ")
+        );
+        let n = match self {
+            Db::Sqlite(pool) => {
+                let mut query = sqlx::query(&q);
+                for v in limits.values() {
+                    query = query.bind(v.map(i64::from));
+                }
+                query
+                    .bind(ts_text(now))
+                    .bind(cl_id.as_str())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+            Db::Postgres(pool) => {
+                let mut query = sqlx::query(&q);
+                for v in limits.values() {
+                    let v = v
+                        .map(i32::try_from)
+                        .transpose()
+                        .map_err(|_| RegistrarStoreError::Invalid("rate limit too large".into()))?;
+                    query = query.bind(v);
+                }
+                query
+                    .bind(now)
+                    .bind(cl_id.as_str())
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }
+        };
+        if n == 0 {
+            return Err(RegistrarStoreError::NotFound(cl_id.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The rate limit overrides of every registrar that has any (what the frontends re-read
+    /// for their live sessions).
+    pub async fn registrar_rate_limits(
+        &self,
+    ) -> Result<Vec<(String, RateLimitOverrides)>, RegistrarStoreError> {
+        let any: Vec<String> = RateLimitOverrides::NAMES
+            .iter()
+            .map(|n| format!("{n} IS NOT NULL"))
+            .collect();
+        let q = format!(
+            "SELECT cl_id{} FROM registrar WHERE {}",
+            rate_limit_columns(),
+            any.join(" OR ")
+        );
+        let mut out = Vec::new();
+        match self {
+            Db::Sqlite(pool) => {
+                for row in sqlx::query(&q).fetch_all(pool).await? {
+                    out.push((row.try_get("cl_id")?, rate_limits_of::<_, i64>(&row)?));
+                }
+            }
+            Db::Postgres(pool) => {
+                for row in sqlx::query(&q).fetch_all(pool).await? {
+                    out.push((row.try_get("cl_id")?, rate_limits_of::<_, i32>(&row)?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Emergency suspension: new logins are refused at once; every frontend sharing the
