@@ -238,3 +238,64 @@ fn quick_start_as_the_readme_says() {
     );
     demo.stop();
 }
+
+/// Runs `eppd ARGS…` to its end (bounded): it must exit by itself.
+fn eppd_exits(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(bins::eppd())
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn eppd");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "eppd {args:?} did not exit: a second server on the same SQLite file kept running"
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Issue 19: a second `eppd demo` (or `eppd serve`) on the same SQLite file refuses to start,
+/// saying why; once the first is gone (even by SIGKILL), the file can be served again.
+#[test]
+fn a_second_server_on_the_same_sqlite_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("eppd-demo");
+    let first = Demo::start(&dir, &[]);
+    let data = dir.display().to_string();
+    let out = eppd_exits(&["demo", "--data", &data, "--listen", "127.0.0.1:0"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another eppd (pid ")
+            && err.contains("is already serving the SQLite database"),
+        "{err}"
+    );
+    assert!(err.contains("registry.db"), "{err}");
+    // `eppd serve` with the demo's own configuration: the same refusal.
+    let config = dir.join("eppd.toml").display().to_string();
+    let out = eppd_exits(&["serve", "--config", &config]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already serving"),
+        "{}",
+        text(&out)
+    );
+    // The first one still serves.
+    let out = cli(&first, &["domain", "check", "example.test"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    first.stop();
+    let again = Demo::start(&dir, &[]);
+    let out = cli(&again, &["domain", "check", "example.test"]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    again.stop();
+}
