@@ -90,15 +90,26 @@ pub struct Registry<S: Store> {
 pub(crate) const MAX_ATTEMPTS: u32 = 5;
 
 tokio::task_local! {
-    /// When the command being executed must have committed ([`Registry::execute_by`]).
-    static COMMIT_BY: std::time::Instant;
+    /// When the command being executed must have committed, and when it is answered
+    /// ([`Registry::execute_by`]).
+    static COMMIT_BY: (std::time::Instant, std::time::Instant);
 }
 
 /// Whether the running command's commit-by time has passed (false outside `execute_by`).
 fn past_commit_by() -> bool {
     COMMIT_BY
-        .try_with(|by| std::time::Instant::now() >= *by)
+        .try_with(|(by, _)| std::time::Instant::now() >= *by)
         .unwrap_or(false)
+}
+
+/// How long the database may take to get to the running command's COMMIT: three quarters of
+/// the time left before the answer, so that its reply still arrives in time (`None` outside
+/// `execute_by`).
+fn commit_window() -> Option<std::time::Duration> {
+    COMMIT_BY
+        .try_with(|(_, answer_by)| answer_by.saturating_duration_since(std::time::Instant::now()))
+        .ok()
+        .map(|left| left * 3 / 4)
 }
 
 impl<S: Store> Registry<S> {
@@ -227,7 +238,7 @@ impl<S: Store> Registry<S> {
         commit_by: std::time::Instant,
         deadline: std::time::Instant,
     ) -> Result<Outcome, CoreError> {
-        let run = COMMIT_BY.scope(commit_by, self.execute(actor, cmd));
+        let run = COMMIT_BY.scope((commit_by, deadline), self.execute(actor, cmd));
         match tokio::time::timeout_at(deadline.into(), run).await {
             Ok(r) => r,
             Err(_) => {
@@ -363,7 +374,10 @@ impl<S: Store> Registry<S> {
             drop(tx);
             return Err(CoreError::Timeout);
         }
-        tx.commit().await?;
+        match commit_window() {
+            Some(within) => tx.commit_within(within).await?,
+            None => tx.commit().await?,
+        }
         Ok(applied)
     }
 

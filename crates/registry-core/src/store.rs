@@ -130,6 +130,21 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreTx: Send {
     fn commit(self) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Commits only if the database gets to the COMMIT within `within` from now; otherwise
+    /// the transaction is rolled back (a stalled database must not apply, when it resumes, a
+    /// command whose client has been answered 2400). A store that cannot stall behind the
+    /// caller's back just commits.
+    fn commit_within(
+        self,
+        within: std::time::Duration,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Sized,
+    {
+        let _ = within;
+        self.commit()
+    }
+
     /// Writes a checked change: every object write (rows, links, `next_due`), a history row
     /// per object write (the object's JSON before and after, secrets redacted) and per note,
     /// the journal entries, poll messages, mail and the lock request. Inserted objects get

@@ -924,6 +924,26 @@ impl StoreTx for SqlTx {
         }
     }
 
+    /// On PostgreSQL the deadline is set on the database's own clock (its now plus `within`,
+    /// so no clock skew matters) and checked at COMMIT by the deferred trigger of migration
+    /// 0020; a COMMIT that a stalled server only reads after it fails and rolls back. SQLite
+    /// runs in this process: its commit cannot outlive the command.
+    async fn commit_within(self, within: std::time::Duration) -> StoreResult<()> {
+        match self {
+            SqlTx::Postgres(mut t) => {
+                sqlx::query(
+                    "SELECT set_config('epp.commit_by', (clock_timestamp() + make_interval(secs => $1))::text, true)",
+                )
+                .bind(within.as_secs_f64())
+                .execute(&mut *t)
+                .await
+                .map_err(map_err)?;
+                t.commit().await.map_err(map_err)
+            }
+            other => other.commit().await,
+        }
+    }
+
     async fn apply(&mut self, change: &Checked) -> StoreResult<Applied> {
         match self {
             SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
