@@ -51,6 +51,9 @@ pub enum Cmd {
     /// Hello in established sessions while `--storm-rate` new connections log in per second;
     /// reports the hello latency of the established sessions and the login latency.
     Storm(StormArgs),
+    /// Hello p50/p99 and login time of the registrar while `--junk` idle TCP connections (no
+    /// TLS) from `--junk-from` and a TLS handshake storm from `--storm-from` hit the server.
+    Flood(FloodArgs),
     /// Opens and logs in `--sessions` sessions and holds them (for the server's RSS per session).
     Idle(IdleArgs),
     /// TLS echo server and clients with EPP-sized frames: the ceiling on this machine.
@@ -162,6 +165,23 @@ pub struct StormArgs {
     /// New TLS connections + logins per second.
     #[arg(long, default_value_t = 50.0)]
     pub storm_rate: f64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FloodArgs {
+    #[command(flatten)]
+    pub epp: EppArgs,
+    /// Idle TCP connections to open (and hold) before the registrar logs in.
+    #[arg(long, default_value_t = 3000)]
+    pub junk: u32,
+    /// Their source address (a loopback alias: 127.0.0.0/8 is all local on Linux).
+    #[arg(long, default_value = "127.0.0.5")]
+    pub junk_from: std::net::IpAddr,
+    /// TLS handshakes per second from `--storm-from`, for the whole run.
+    #[arg(long, default_value_t = 200.0)]
+    pub storm_rate: f64,
+    #[arg(long, default_value = "127.0.0.6")]
+    pub storm_from: std::net::IpAddr,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -394,6 +414,27 @@ pub async fn run(cli: Cli) -> Result<Outcome, String> {
             (
                 epp(&s.epp, Scenario::Hello, Some(s.storm_rate)).await?,
                 s.epp.run.json,
+            )
+        }
+        Cmd::Flood(f) => {
+            if !(f.storm_rate.is_finite() && f.storm_rate > 0.0 && f.storm_rate <= 100_000.0) {
+                return Err("--storm-rate must be in (0, 100000]".into());
+            }
+            if f.junk > 60_000 {
+                return Err("--junk must be at most 60000".into());
+            }
+            let run = epp_run(&f.epp, Scenario::Hello, None)?;
+            let flood = crate::scenario::Flood {
+                junk: f.junk,
+                junk_from: f.junk_from,
+                storm_rate: f.storm_rate,
+                storm_from: f.storm_from,
+            };
+            (
+                crate::scenario::run_flood(run, flood)
+                    .await
+                    .map_err(|e| e.to_string())?,
+                f.epp.run.json,
             )
         }
         Cmd::Idle(a) => {

@@ -180,9 +180,21 @@ pub async fn connect(
     config: Arc<rustls::ClientConfig>,
     timeout: Duration,
 ) -> Result<FrameConn, ConnError> {
+    connect_from(server, server_name, config, timeout, None).await
+}
+
+/// [`connect`] from a chosen local address (`bind`).
+pub async fn connect_from(
+    server: &str,
+    server_name: &str,
+    config: Arc<rustls::ClientConfig>,
+    timeout: Duration,
+    bind: Option<std::net::IpAddr>,
+) -> Result<FrameConn, ConnError> {
     let opts = ConnectOptions {
         server_name: Some(server_name.to_owned()),
         timeout,
+        bind,
         max_answer_len: MAX_ANSWER_LEN,
         ..ConnectOptions::new(server)
     };

@@ -761,3 +761,205 @@ mod tests {
         assert_eq!(pick(Scenario::Check, 7), Scenario::Check);
     }
 }
+
+/// What the flood adds to a hello run (`epp-load flood`).
+#[derive(Debug, Clone)]
+pub struct Flood {
+    /// Plain TCP connections (no TLS) opened from `junk_from` and held for the whole run.
+    pub junk: u32,
+    pub junk_from: std::net::IpAddr,
+    /// TLS handshakes per second (each reads the greeting and hangs up) from `storm_from`.
+    pub storm_rate: f64,
+    pub storm_from: std::net::IpAddr,
+}
+
+/// The flood: `junk` idle TCP connections from one address and a TLS handshake storm from
+/// another, then (both still going) the registrar logs in (each login timed: `login`) and
+/// runs the hello scenario. What the server does with the hostile connections is its
+/// business (the per-source budget refuses most of them at accept); the report counts what
+/// the flood managed to open.
+pub async fn run_flood(run: EppRun, flood: Flood) -> Result<Report, ScenarioError> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+    let config = crate::conn::client_config(&run.target.cert, &run.target.key, &run.target.ca)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let hard = Instant::now() + run.max_time;
+    let server: std::net::SocketAddr = tokio::net::lookup_host(&run.target.server)
+        .await
+        .map_err(|e| ScenarioError::Setup(format!("{}: {e}", run.target.server)))?
+        .next()
+        .ok_or_else(|| ScenarioError::Setup(format!("{}: no address", run.target.server)))?;
+
+    // Junk: connect, never speak, hold until the end. The server closes most at once.
+    let junk_open = Arc::new(AtomicU64::new(0));
+    let (junk_done_tx, junk_done) = tokio::sync::oneshot::channel::<()>();
+    let junk_task = {
+        let (stop, junk_open) = (Arc::clone(&stop), Arc::clone(&junk_open));
+        let (n, from) = (flood.junk, flood.junk_from);
+        tokio::spawn(async move {
+            let mut held = Vec::with_capacity(n as usize);
+            for _ in 0..n {
+                if stop.load(Relaxed) || Instant::now() >= hard {
+                    break;
+                }
+                let sock = match server {
+                    std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+                    std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+                };
+                let Ok(sock) = sock else { continue };
+                if sock.bind(std::net::SocketAddr::new(from, 0)).is_err() {
+                    continue;
+                }
+                if let Ok(Ok(c)) =
+                    tokio::time::timeout(Duration::from_secs(2), sock.connect(server)).await
+                {
+                    junk_open.fetch_add(1, Relaxed);
+                    held.push(c);
+                }
+            }
+            let _ = junk_done_tx.send(());
+            while !stop.load(Relaxed) && Instant::now() < hard {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            drop(held);
+        })
+    };
+    let _ = tokio::time::timeout_at(hard, junk_done).await;
+
+    // The handshake storm, open loop at `storm_rate`, at most 256 in flight.
+    let storm_ok = Arc::new(AtomicU64::new(0));
+    let storm_failed = Arc::new(AtomicU64::new(0));
+    let storm_task = {
+        let (stop, ok, failed) = (
+            Arc::clone(&stop),
+            Arc::clone(&storm_ok),
+            Arc::clone(&storm_failed),
+        );
+        let (target, config, rate, from) = (
+            run.target.clone(),
+            Arc::clone(&config),
+            flood.storm_rate,
+            flood.storm_from,
+        );
+        tokio::spawn(async move {
+            let gate = Arc::new(Semaphore::new(256));
+            let start = Instant::now();
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut k: u64 = 0;
+            while !stop.load(Relaxed) && Instant::now() < hard {
+                let at = start + Duration::from_secs_f64(k as f64 / rate);
+                tokio::time::sleep_until(at.min(hard)).await;
+                k += 1;
+                let Ok(permit) = Arc::clone(&gate).try_acquire_owned() else {
+                    failed.fetch_add(1, Relaxed);
+                    continue;
+                };
+                let (target, config, ok, failed) = (
+                    target.clone(),
+                    Arc::clone(&config),
+                    Arc::clone(&ok),
+                    Arc::clone(&failed),
+                );
+                tasks.spawn(async move {
+                    let _permit = permit;
+                    let t = Duration::from_secs(2);
+                    let conn = crate::conn::connect_from(
+                        &target.server,
+                        &target.server_name,
+                        config,
+                        t,
+                        Some(from),
+                    )
+                    .await;
+                    let greeted = match conn {
+                        Ok(mut c) => {
+                            let g = c.read_greeting(t).await.is_ok();
+                            c.shutdown().await;
+                            g
+                        }
+                        Err(_) => false,
+                    };
+                    if greeted {
+                        ok.fetch_add(1, Relaxed);
+                    } else {
+                        failed.fetch_add(1, Relaxed);
+                    }
+                });
+                while tasks.try_join_next().is_some() {}
+            }
+            tasks.abort_all();
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The registrar's logins, each timed, then its hello sessions.
+    let mut logins = Recorder::default();
+    for i in 0..run.sessions.min(8) {
+        let frame = login_frame(&run.target, &run.frames, 5_000_000 + u64::from(i))?;
+        let sent = Instant::now();
+        let outcome = match tokio::time::timeout(
+            run.request_timeout,
+            open_session(&run.target, Arc::clone(&config), &frame),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => {
+                conn.shutdown().await;
+                Outcome::Code(1000)
+            }
+            Ok(Err(ConnError::LoginRefused(c))) => Outcome::Code(c),
+            Ok(Err(e)) => Outcome::Failed(e.kind()),
+            Err(_) => Outcome::Failed("timeout"),
+        };
+        logins.record("login", outcome, sent.elapsed());
+    }
+    let workers = open_workers(&run, &config, run.sessions, run.max_time).await;
+    let result = match workers {
+        Ok(workers) => {
+            let plan = Plan {
+                start: Instant::now() + Duration::from_millis(50),
+                warmup: run.warmup,
+                duration: run.duration,
+                rate: run.rate,
+                sessions: run.sessions,
+                count: run.count,
+            };
+            let driver = Arc::new(Driver {
+                plan,
+                request_timeout: run.request_timeout,
+                max_time: run.max_time,
+                progress: Arc::new(Progress::default()),
+            });
+            let mut result = driver.run_all(workers).await;
+            result.rec.merge(&logins);
+            Ok(result.into_report("flood", &plan))
+        }
+        Err(e) => Err(e),
+    };
+    stop.store(true, Relaxed);
+    let _ = tokio::time::timeout(Duration::from_secs(5), storm_task).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), junk_task).await;
+    let mut report = result?;
+    report
+        .info
+        .insert("junk_connections_requested".into(), flood.junk.into());
+    report.info.insert(
+        "junk_connections_opened".into(),
+        junk_open.load(Relaxed).into(),
+    );
+    report
+        .info
+        .insert("junk_from".into(), flood.junk_from.to_string().into());
+    report
+        .info
+        .insert("storm_rate".into(), flood.storm_rate.into());
+    report
+        .info
+        .insert("storm_from".into(), flood.storm_from.to_string().into());
+    report
+        .info
+        .insert("storm_greeted".into(), storm_ok.load(Relaxed).into());
+    report
+        .info
+        .insert("storm_failed".into(), storm_failed.load(Relaxed).into());
+    Ok(report)
+}
