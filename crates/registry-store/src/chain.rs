@@ -472,7 +472,9 @@ fn merge(a: Vec<ChainedRow>, b: Vec<ChainedRow>) -> Vec<ChainedRow> {
 
 /// SQLite: one UPDATE for the whole pass, the links passed as one JSON array (the sequencer
 /// holds SQLite's single write lock, which the EPP write path waits for: one statement, not
-/// one per row).
+/// one per row). The unary `+` keeps the planner off the `chain_seq IS NULL` index: with it,
+/// SQLite loops over the unchained rows and scans the whole array for each (quadratic: 600 s
+/// for 25 000 rows); without it, it loops over the array and finds each row by its id.
 async fn set_links_sqlite(
     c: &mut sqlx::SqliteConnection,
     table: ChainedTable,
@@ -482,7 +484,7 @@ async fn set_links_sqlite(
     Ok(sqlx::query(&format!(
         "UPDATE {} AS h SET chain_seq = v.seq, chain_hash = v.hash \
          FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq, value ->> 2 AS hash FROM json_each($1)) AS v \
-         WHERE h.id = v.id AND h.chain_seq IS NULL",
+         WHERE h.id = v.id AND +h.chain_seq IS NULL",
         table.table()
     ))
     .bind(json)
