@@ -1,5 +1,5 @@
 //! The history chain at the edge (issue 13): every frontend runs the sequencer that chains
-//! committed history rows (`registry_store::chain`, one at a time across frontends), and the
+//! committed history and login audit rows (`registry_store::chain`, one at a time across frontends), and the
 //! one configured with a checkpoint key signs the chain's head at an interval and writes the
 //! checkpoint outside the database — to a file (one JSON line per checkpoint) and to the log —
 //! and shows its position as a metric. `registry-admin history verify --checkpoint FILE`
@@ -89,10 +89,11 @@ pub async fn sequence_once(db: &Db, clock: &dyn Clock, late_after: Duration) -> 
     loop {
         match registry_store::chain::sequence(db, 5_000, late_before).await {
             Ok(r) => {
-                for id in &r.late {
+                for row in &r.late {
                     tracing::error!(
-                        history_row = id,
-                        "history row chained long after its date: written straight into the database?"
+                        table = %row.table,
+                        row = row.id,
+                        "history or audit row chained long after its date: written straight into the database?"
                     );
                 }
                 total += r.chained;

@@ -260,7 +260,7 @@ async fn verify(
         "rows": report.rows,
         "head": { "position": pos, "hash": hex::encode(hash) },
         "unchained": report.unchained,
-        "late_rows": late,
+        "late_rows": late.iter().map(|r| json!({ "table": r.table.table(), "id": r.id })).collect::<Vec<_>>(),
         "checkpoints": cps.len(),
         "checkpoint": last.map(|c| json!({ "position": c.position, "hash": c.hash, "at": c.at })),
     });
@@ -283,9 +283,9 @@ async fn verify(
     }
     if !late.is_empty() {
         text.push_str(&format!(
-            "\nwarning: {} row(s) were chained late, written around the registry? ids {:?}",
+            "\nwarning: {} row(s) were chained late, written around the registry? {}",
             late.len(),
-            late
+            late.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         ));
     }
     Ok(Output::new(text, js))

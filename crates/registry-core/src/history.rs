@@ -1,13 +1,16 @@
-//! The tamper-evident history: every history row is chained (issue 13).
+//! The tamper-evident history: every history and audit row is chained (issue 13).
 //!
 //! A row's *content hash* is SHA-256 over a canonical encoding of everything it says (its
 //! table and id, who, from where, with which certificate, when, what, before and after). Rows
-//! are put in one chain by the store's sequencer once committed (in the order it finds them;
-//! a row's position never changes once given): the *chain hash* at position `n` is
+//! of every chained table ([`ChainedTable`]: the object history and the login audit) are put
+//! in **one** chain by the store's sequencer once committed (in the order it finds them; a
+//! row's position never changes once given): the *chain hash* at position `n` is
 //! `SHA-256(chain hash at n-1 ‖ content hash of the row at n)`, starting from 32 zero bytes.
+//! The table's name is part of the content hash, so a row cannot be moved to another table.
 //! [`ChainWalk`] checks a chain read back in position order and names the first row that does
-//! not fit: edited (its content no longer gives its hash), deleted (a position missing),
-//! inserted or reordered (a hash that does not follow from the previous one).
+//! not fit (table and id): edited (its content no longer gives its hash), deleted (a position
+//! missing), inserted or reordered (a hash that does not follow from the previous one, or a
+//! position held twice).
 //!
 //! Somebody with write access to the database can rewrite the whole chain consistently; a
 //! [`Checkpoint`] of the head, signed with a key the database never holds (Ed25519) and kept
@@ -24,21 +27,37 @@ use crate::model::HistoryEntry;
 pub const GENESIS: [u8; 32] = [0; 32];
 
 /// Which table a chained row lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChainedTable {
-    /// `object_history`: what changed on domains, hosts and contacts, and lock steps.
+    /// `object_history`: what changed on domains, hosts and contacts, lock steps, and every
+    /// operator action (signed, proposed, approved, refused).
     Object,
-    /// The registrars' login audit.
-    Audit,
+    /// `login_audit`: every registrar login, succeeded or failed.
+    LoginAudit,
 }
 
 impl ChainedTable {
+    /// The name hashed into a row's content hash (part of the chain format: never changed).
     pub fn as_str(self) -> &'static str {
         match self {
             ChainedTable::Object => "object",
-            ChainedTable::Audit => "audit",
+            ChainedTable::LoginAudit => "login_audit",
         }
+    }
+
+    /// The SQL table, as reports name it.
+    pub fn table(self) -> &'static str {
+        match self {
+            ChainedTable::Object => "object_history",
+            ChainedTable::LoginAudit => "login_audit",
+        }
+    }
+}
+
+impl std::fmt::Display for ChainedTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.table())
     }
 }
 
@@ -56,6 +75,45 @@ fn field(h: &mut Sha256, v: Option<&str>) {
 
 fn time(t: Timestamp) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// [`time`] without chrono's formatter (the verifier formats one date per row): the same
+/// text, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, for years 0..=9999; others fall back to [`time`].
+fn time_fast(t: Timestamp, out: &mut [u8; 27]) -> std::borrow::Cow<'_, str> {
+    use chrono::{Datelike, Timelike};
+    let (y, mo, d) = (t.year(), t.month(), t.day());
+    if !(0..=9999).contains(&y) {
+        return std::borrow::Cow::Owned(time(t));
+    }
+    // Leap seconds show as nanosecond values above 1e9; chrono prints them as ".1000000"
+    // (7 digits), which the fixed layout cannot hold.
+    let micros = t.nanosecond() / 1000;
+    if micros >= 1_000_000 {
+        return std::borrow::Cow::Owned(time(t));
+    }
+    let put = |out: &mut [u8; 27], at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(out, 0, y as u32, 4);
+    out[4] = b'-';
+    put(out, 5, mo, 2);
+    out[7] = b'-';
+    put(out, 8, d, 2);
+    out[10] = b'T';
+    put(out, 11, t.hour(), 2);
+    out[13] = b':';
+    put(out, 14, t.minute(), 2);
+    out[16] = b':';
+    put(out, 17, t.second(), 2);
+    out[19] = b'.';
+    put(out, 20, micros, 6);
+    out[26] = b'Z';
+    // Only ASCII digits and separators were written.
+    std::borrow::Cow::Borrowed(std::str::from_utf8(out).unwrap_or(""))
 }
 
 /// An `object_history` row's content, borrowed (the verifier hashes rows as read, without
@@ -104,7 +162,8 @@ pub fn object_row_hash(e: &HistoryEntry) -> [u8; 32] {
 
 /// The content hash of an `object_history` row given by reference.
 pub fn object_row_ref_hash(e: &ObjectRowRef<'_>) -> [u8; 32] {
-    let at = time(e.at);
+    let mut buf = [0u8; 27];
+    let at = time_fast(e.at, &mut buf);
     row_hash(
         ChainedTable::Object,
         e.id,
@@ -118,9 +177,43 @@ pub fn object_row_ref_hash(e: &ObjectRowRef<'_>) -> [u8; 32] {
             e.cert_fingerprint,
             e.cl_trid,
             Some(e.sv_trid),
-            Some(at.as_str()),
+            Some(&at),
             e.before,
             e.after,
+        ],
+    )
+}
+
+/// A `login_audit` row's content, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditRowRef<'a> {
+    pub id: i64,
+    pub at: Timestamp,
+    pub cl_id: &'a str,
+    pub source_ip: &'a str,
+    pub fingerprint: Option<&'a str>,
+    /// `success`, `failure` or `refused`.
+    pub outcome: &'a str,
+    pub reason: &'a str,
+    /// The failure counted against the clID (lock-out).
+    pub clid_strike: bool,
+}
+
+/// The content hash of a `login_audit` row.
+pub fn audit_row_hash(e: &AuditRowRef<'_>) -> [u8; 32] {
+    let mut buf = [0u8; 27];
+    let at = time_fast(e.at, &mut buf);
+    row_hash(
+        ChainedTable::LoginAudit,
+        e.id,
+        &[
+            Some(&at),
+            Some(e.cl_id),
+            Some(e.source_ip),
+            e.fingerprint,
+            Some(e.outcome),
+            Some(e.reason),
+            Some(if e.clid_strike { "1" } else { "0" }),
         ],
     )
 }
@@ -169,8 +262,21 @@ pub enum ChainBreak {
         id: i64,
         position: i64,
     },
-    /// The chain skips from `after` to `position`: the rows in between were deleted.
-    Deleted { after: i64, position: i64 },
+    /// The chain skips from `after` to `position`, where row `id` of `table` is: the rows in
+    /// between were deleted.
+    Deleted {
+        after: i64,
+        position: i64,
+        table: ChainedTable,
+        id: i64,
+    },
+    /// Two rows hold position `position`: this one (`table`, `id`) came second in the walk.
+    /// A row was inserted with a position already taken.
+    Repeated {
+        table: ChainedTable,
+        id: i64,
+        position: i64,
+    },
     /// The checkpoint's position is past the end of the chain: its rows were deleted.
     Truncated { checkpoint: i64, head: i64 },
     /// The chain at the checkpoint's position is not what was signed: rewritten.
@@ -186,14 +292,26 @@ impl std::fmt::Display for ChainBreak {
                 position,
             } => write!(
                 f,
-                "{} row {id} (chain position {position}) was edited, inserted or moved: its content does not give its chain hash",
-                table.as_str()
+                "{table} row {id} (chain position {position}) was edited, inserted or moved: its content does not give its chain hash"
             ),
-            ChainBreak::Deleted { after, position } => write!(
+            ChainBreak::Deleted {
+                after,
+                position,
+                table,
+                id,
+            } => write!(
                 f,
-                "chain positions {}..{} are missing: rows were deleted after position {after}",
+                "chain positions {}..{} are missing: rows were deleted after position {after} (the next row is {table} row {id}, at position {position})",
                 after + 1,
                 position - 1
+            ),
+            ChainBreak::Repeated {
+                table,
+                id,
+                position,
+            } => write!(
+                f,
+                "{table} row {id} claims chain position {position}, which another row holds: it was inserted"
             ),
             ChainBreak::Truncated { checkpoint, head } => write!(
                 f,
@@ -244,10 +362,19 @@ impl ChainWalk {
 
     /// The next row; the first break found ends the walk.
     pub fn push(&mut self, r: &ChainedRow) -> Result<(), ChainBreak> {
+        if r.position <= self.position {
+            return Err(ChainBreak::Repeated {
+                table: r.table,
+                id: r.id,
+                position: r.position,
+            });
+        }
         if r.position != self.position + 1 {
             return Err(ChainBreak::Deleted {
                 after: self.position,
                 position: r.position,
+                table: r.table,
+                id: r.id,
             });
         }
         let h = chain_hash(&self.prev, &r.content_hash);
@@ -437,7 +564,22 @@ mod tests {
             walk(&deleted),
             Err(ChainBreak::Deleted {
                 after: 1,
-                position: 3
+                position: 3,
+                table: ChainedTable::Object,
+                id: 3,
+            })
+        );
+        // Inserted at a position already held.
+        let mut repeated = rows.clone();
+        let mut extra = rows[1].clone();
+        extra.id = 99;
+        repeated.insert(2, extra);
+        assert_eq!(
+            walk(&repeated),
+            Err(ChainBreak::Repeated {
+                table: ChainedTable::Object,
+                id: 99,
+                position: 2,
             })
         );
         // Reordered.
@@ -450,6 +592,39 @@ mod tests {
             walk(&swapped),
             Err(ChainBreak::Edited { id: 3, .. })
         ));
+    }
+
+    #[test]
+    fn the_fast_date_is_the_canonical_one() {
+        for (secs, nanos) in [
+            (0, 0),
+            (1_700_000_000, 123_456_789),
+            (951_782_400, 999_999_000),
+            (253_402_300_799, 1_000),
+            (-62_135_596_800, 0),
+        ] {
+            let t = chrono::DateTime::from_timestamp(secs, nanos).unwrap_or_default();
+            let mut buf = [0u8; 27];
+            assert_eq!(time_fast(t, &mut buf), time(t), "{secs}.{nanos}");
+        }
+    }
+
+    #[test]
+    fn tables_hash_apart() {
+        let a = AuditRowRef {
+            id: 1,
+            at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            cl_id: "r1",
+            source_ip: "192.0.2.1",
+            fingerprint: None,
+            outcome: "failure",
+            reason: "bad_password",
+            clid_strike: true,
+        };
+        let h = audit_row_hash(&a);
+        assert_ne!(h, audit_row_hash(&AuditRowRef { clid_strike: false, ..a }));
+        assert_ne!(h, audit_row_hash(&AuditRowRef { outcome: "success", ..a }));
+        assert_ne!(h, object_row_hash(&entry(1, "domain:update")));
     }
 
     #[test]

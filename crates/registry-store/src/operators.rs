@@ -7,7 +7,10 @@
 //! the action needs, the signature over the canonical text verifies with the stored public
 //! key ([`SignedAction::verify`]), the action is the one being run, the signature is fresh and
 //! its nonce was never used before. Each accepted step writes a row in `object_history` under
-//! the object it concerns, naming the operator (`operator:NAME`), in the same transaction.
+//! the object it concerns, naming the operator (`operator:NAME`), in the same transaction. A
+//! signed action refused for who signed it (not authenticated, or a role too low) writes one
+//! too, in a transaction of its own, under the operator it claims (`admin:unauthenticated`,
+//! `admin:not-permitted`): the history chain keeps failed attempts as it keeps failed logins.
 //!
 //! An approved proposal is handed back as [`Approved`], which only
 //! [`Db::approve_proposal`] makes: whatever executes two-person actions takes one, so it
@@ -174,6 +177,15 @@ fn enrolment(signed: &SignedAction) -> Result<(String, Role, String), OperatorEr
         .ok_or_else(|| OperatorError::BadArgs("operator.add: role".into()))?;
     let key = registry_core::operator::parse_public_key(&s("public_key")?)?;
     Ok((name, role, key))
+}
+
+/// A caller-chosen string (operator name, nonce, action) as the history keeps it when the
+/// action was refused: at most 64 characters.
+fn bounded(s: &str) -> &str {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
 }
 
 const OP_COLS: &str = "name, role, public_key, created, created_by, disabled";
@@ -600,6 +612,43 @@ macro_rules! operators_backend {
                 .await
             }
 
+            /// Records a signed action that was refused before it did anything: not
+            /// authenticated (unknown operator, bad signature, stale, replayed, disabled) or
+            /// not permitted (role). Under the history of the operator it claims to be.
+            pub async fn refused_action(
+                c: &mut Conn,
+                signed: &SignedAction,
+                error: &OperatorError,
+                now: Timestamp,
+            ) -> Result<(), OperatorError> {
+                let claimed = bounded(&signed.operator);
+                // Only a signature that verified names its operator; otherwise the name is a
+                // claim.
+                let actor = if error.is_authentication() { "unauthenticated" } else { claimed };
+                sqlx::query(
+                    "INSERT INTO object_history (object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state) \
+                     VALUES ('operator', $1, '', $2, $3, NULL, NULL, NULL, $4, $5, NULL, $6)",
+                )
+                .bind(claimed)
+                .bind(if error.is_authentication() { "admin:unauthenticated" } else { "admin:not-permitted" })
+                .bind(format!("operator:{actor}"))
+                .bind(format!("ADM-refused-{}", bounded(&signed.nonce)))
+                .bind(now)
+                .bind(
+                    json!({
+                        "claimed_operator": claimed,
+                        "action": bounded(&signed.action),
+                        "signed_at": signed.at,
+                        "nonce": bounded(&signed.nonce),
+                        "reason": error.to_string(),
+                    })
+                    .to_string(),
+                )
+                .execute(&mut *c)
+                .await?;
+                Ok(())
+            }
+
             pub async fn add_operator(c: &mut Conn, a: &Approved, now: Timestamp) -> Result<Operator, OperatorError> {
                 if a.proposal.action != "operator.add" {
                     return Err(OperatorError::Refused(format!(
@@ -686,6 +735,26 @@ macro_rules! in_tx {
 }
 
 impl Db {
+    /// Keeps a refused signed action in the history (its own transaction: the one that refused
+    /// it rolled back) when the refusal is about who signed it; hands the refusal back.
+    async fn audited<T>(
+        &self,
+        signed: &SignedAction,
+        now: Timestamp,
+        r: Result<T, OperatorError>,
+    ) -> Result<T, OperatorError> {
+        if let Err(e) = &r {
+            if e.is_authentication() || matches!(e, OperatorError::Role { .. }) {
+                let w: Result<(), OperatorError> =
+                    async { in_tx!(self, refused_action(signed, e, now)) }.await;
+                if let Err(w) = w {
+                    tracing::error!(error = %w, refused = %e, "a refused admin action could not be recorded");
+                }
+            }
+        }
+        r
+    }
+
     /// All operator accounts, by name.
     pub async fn operators(&self) -> Result<Vec<Operator>, OperatorError> {
         in_tx!(self, operators())
@@ -732,7 +801,8 @@ impl Db {
         check: Check<'_>,
         target: Target<'_>,
     ) -> Result<Operator, OperatorError> {
-        in_tx!(self, authenticated(signed, check, target))
+        let r = async { in_tx!(self, authenticated(signed, check, target)) }.await;
+        self.audited(signed, check.now, r).await
     }
 
     /// Records a proposal signed by its proposer, open for `window`.
@@ -744,7 +814,8 @@ impl Db {
         summary: &str,
         window: TimeDelta,
     ) -> Result<Proposal, OperatorError> {
-        in_tx!(self, propose(signed, check, target, summary, window))
+        let r = async { in_tx!(self, propose(signed, check, target, summary, window)) }.await;
+        self.audited(signed, check.now, r).await
     }
 
     /// The second operator's signed approval (`proposal.approve` with the proposal's id and
@@ -769,7 +840,7 @@ impl Db {
                 w?;
             }
         }
-        r
+        self.audited(signed, check.now, r).await
     }
 
     /// Records how the execution of an approved proposal ended.
@@ -808,6 +879,7 @@ impl Db {
         check: Check<'_>,
         name: &str,
     ) -> Result<Operator, OperatorError> {
-        in_tx!(self, disable(signed, check, name))
+        let r = async { in_tx!(self, disable(signed, check, name)) }.await;
+        self.audited(signed, check.now, r).await
     }
 }
