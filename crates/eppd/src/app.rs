@@ -192,7 +192,7 @@ impl App {
             ),
         ];
         tasks.extend(crate::history::spawn(
-            db.clone(),
+            registry.store().clone(),
             clock,
             Arc::clone(&metrics),
             config.history.clone(),

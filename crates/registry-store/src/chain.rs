@@ -80,7 +80,7 @@ macro_rules! entry_of {
 
 macro_rules! backend {
     ($m:ident, $db:ty, $pg:literal, $set_links:ident) => {
-        mod $m {
+        pub(crate) mod $m {
             use super::*;
             type Conn = <$db as sqlx::Database>::Connection;
 
@@ -117,7 +117,8 @@ macro_rules! backend {
                 Ok(r)
             }
 
-            async fn pass(
+            /// One pass inside the caller's write transaction.
+            pub(crate) async fn pass(
                 tx: &mut Conn,
                 limit: u32,
                 late_before: Timestamp,
