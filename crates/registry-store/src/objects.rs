@@ -24,6 +24,7 @@ use registry_core::model::{
 use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
 use sqlx::Row;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::db::Db;
@@ -341,6 +342,17 @@ macro_rules! backend {
                 };
                 let row = sqlx::query(sql).bind(name).fetch_optional(&mut *c).await.map_err(map_err)?;
                 row.as_ref().map(host_row).transpose()
+            }
+
+            /// A host for writing (row-locked on PostgreSQL) with its `locked_users` count
+            /// (migration 0022).
+            pub async fn host_get_counted(c: &mut Conn, name: &str) -> StoreResult<Option<(Host, i64)>> {
+                let sql = concat!("SELECT id, data, locked_users FROM host WHERE name = $1", $for_update);
+                let Some(row) = sqlx::query(sql).bind(name).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                    return Ok(None);
+                };
+                let n: i64 = row.try_get("locked_users").map_err(map_err)?;
+                Ok(Some((host_row(&row)?, n)))
             }
 
             async fn host_insert(c: &mut Conn, h: &Host) -> StoreResult<i64> {
@@ -871,14 +883,14 @@ impl SqlStore {
     ) -> StoreResult<crate::chain::SequenceReport> {
         let mut tx = self.begin(true).await?;
         let r = match &mut tx {
-            SqlTx::SqliteWrite(t) => {
+            SqlTx::SqliteWrite(t, _) => {
                 let r = match t.conn() {
                     Ok(c) => crate::chain::sq::pass(c, limit, late_before).await,
                     Err(e) => Err(e),
                 };
                 t.note(r)
             }
-            SqlTx::Postgres(t) => crate::chain::pg::pass(&mut **t, limit, late_before).await,
+            SqlTx::Postgres(t, _) => crate::chain::pg::pass(&mut **t, limit, late_before).await,
             SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
         }?;
         tx.commit().await?;
@@ -892,8 +904,23 @@ pub enum SqlTx {
     /// A read-only SQLite transaction on a pooled connection.
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     /// A SQLite write command: a savepoint in the writer's current batch.
-    SqliteWrite(GroupTx),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    SqliteWrite(GroupTx, LockedUsers),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, LockedUsers),
+}
+
+/// For the hosts a write transaction read for writing since its last `apply`: how many
+/// registry-locked domains use each (`host.locked_users`, kept by triggers). Read with the row
+/// lock that the host's write holds (on SQLite, under the single writer), the count cannot
+/// drop under the transaction; a zero answers the delegation guard's "which locked domains use
+/// these hosts" without a query. Cleared by `apply`, whose writes may change it.
+#[derive(Debug, Default)]
+pub struct LockedUsers(BTreeMap<i64, i64>);
+
+impl LockedUsers {
+    /// True when every host is known to have no locked user.
+    fn none_for(&self, host_ids: &[i64]) -> bool {
+        host_ids.iter().all(|id| self.0.get(id) == Some(&0))
+    }
 }
 
 macro_rules! on_tx {
@@ -903,14 +930,14 @@ macro_rules! on_tx {
     ($self:ident, $s:ident, $p:ident, $f:ident ( $($a:expr),* )) => {
         match $self {
             SqlTx::Sqlite(t) => $s::$f(&mut **t, $($a),*).await,
-            SqlTx::SqliteWrite(t) => {
+            SqlTx::SqliteWrite(t, _) => {
                 let r = match t.conn() {
                     Ok(c) => $s::$f(c, $($a),*).await,
                     Err(e) => Err(e),
                 };
                 t.note(r)
             }
-            SqlTx::Postgres(t) => $p::$f(&mut **t, $($a),*).await,
+            SqlTx::Postgres(t, _) => $p::$f(&mut **t, $($a),*).await,
         }
     };
 }
@@ -941,11 +968,14 @@ impl Store for SqlStore {
     async fn begin(&self, write: bool) -> StoreResult<SqlTx> {
         match &self.db {
             Db::Sqlite(p) => match (&self.writer, write) {
-                (Some(w), true) => Ok(SqlTx::SqliteWrite(w.begin().await?)),
+                (Some(w), true) => Ok(SqlTx::SqliteWrite(w.begin().await?, LockedUsers::default())),
                 (None, true) => Err(StoreError::Backend("SQLite store without a writer".into())),
                 (_, false) => Ok(SqlTx::Sqlite(p.begin().await.map_err(map_err)?)),
             },
-            Db::Postgres(p) => Ok(SqlTx::Postgres(p.begin().await.map_err(map_err)?)),
+            Db::Postgres(p) => Ok(SqlTx::Postgres(
+                p.begin().await.map_err(map_err)?,
+                LockedUsers::default(),
+            )),
         }
     }
 
@@ -1023,15 +1053,18 @@ impl StoreTx for SqlTx {
     async fn commit(self) -> StoreResult<()> {
         match self {
             SqlTx::Sqlite(t) => t.commit().await.map_err(map_err),
-            SqlTx::SqliteWrite(t) => t.commit().await,
-            SqlTx::Postgres(t) => t.commit().await.map_err(map_err),
+            SqlTx::SqliteWrite(t, _) => t.commit().await,
+            SqlTx::Postgres(t, _) => t.commit().await.map_err(map_err),
         }
     }
 
     async fn apply(&mut self, change: &Checked) -> StoreResult<Applied> {
         match self {
             SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
-            _ => on_tx!(self, apply(change)),
+            SqlTx::SqliteWrite(_, m) | SqlTx::Postgres(_, m) => {
+                m.0.clear();
+                on_tx!(self, apply(change))
+            }
         }
     }
 
@@ -1046,10 +1079,34 @@ impl StoreTx for SqlTx {
         host_ids: &[i64],
         locked_only: bool,
     ) -> StoreResult<Vec<String>> {
+        if locked_only {
+            if let SqlTx::SqliteWrite(_, m) | SqlTx::Postgres(_, m) = &*self {
+                if m.none_for(host_ids) {
+                    return Ok(Vec::new());
+                }
+            }
+        }
         on_tx!(self, domains_using_hosts(host_ids, locked_only))
     }
     async fn host_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Host>> {
-        on_tx!(self, host_get(name, lock))
+        let found = match self {
+            SqlTx::SqliteWrite(t, m) if lock => {
+                let r = match t.conn() {
+                    Ok(c) => sq::host_get_counted(c, name).await,
+                    Err(e) => Err(e),
+                };
+                (t.note(r)?, m)
+            }
+            SqlTx::Postgres(t, m) if lock => (pg::host_get_counted(&mut **t, name).await?, m),
+            _ => return on_tx!(self, host_get(name, lock)),
+        };
+        Ok(match found {
+            (Some((h, n)), m) => {
+                m.0.insert(h.id, n);
+                Some(h)
+            }
+            (None, _) => None,
+        })
     }
     async fn hosts_named(&mut self, names: &[String]) -> StoreResult<Vec<Host>> {
         on_tx!(self, hosts_named(names))
