@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::conn::{open_session, open_session_patiently, result_code, ConnError, FrameConn, Target};
+use crate::conn::{
+    open_session, open_session_patiently, result_code, ConnError, FrameConn, Target,
+};
 use crate::frames::Frames;
 use crate::run::{Driver, RunResult, Worker};
 use crate::schedule::{latency, Plan, Rate};
