@@ -237,22 +237,20 @@ backend!(pg, sqlx::Postgres, true, set_links_pg);
 /// (row id, position, chain hash) for each newly chained row; returns the rows updated.
 type Links = [(i64, i64, String)];
 
-/// SQLite: one UPDATE per row, in the sequencer's transaction (a local call each).
+/// SQLite: one UPDATE for the whole pass (the links as one JSON array): the pass runs on the
+/// store's single writer, so every statement it saves is one the EPP write path does not wait for.
 async fn set_links_sqlite(c: &mut sqlx::SqliteConnection, links: &Links) -> StoreResult<u64> {
-    let mut n = 0;
-    for (id, seq, hash) in links {
-        n += sqlx::query(
-            "UPDATE object_history SET chain_seq = $1, chain_hash = $2 WHERE id = $3 AND chain_seq IS NULL",
-        )
-        .bind(seq)
-        .bind(hash)
-        .bind(id)
-        .execute(&mut *c)
-        .await
-        .map_err(map_err)?
-        .rows_affected();
-    }
-    Ok(n)
+    let json = serde_json::to_string(links).map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(sqlx::query(
+        "UPDATE object_history AS h SET chain_seq = v.seq, chain_hash = v.hash \
+         FROM (SELECT value ->> 0 AS id, value ->> 1 AS seq, value ->> 2 AS hash FROM json_each($1)) AS v \
+         WHERE h.id = v.id AND h.chain_seq IS NULL",
+    )
+    .bind(json)
+    .execute(&mut *c)
+    .await
+    .map_err(map_err)?
+    .rows_affected())
 }
 
 /// PostgreSQL: one UPDATE for the whole pass (arrays), one round trip.
