@@ -1216,6 +1216,7 @@ fn tls_property(backend: Backend) {
                     };
                     h.run(&sequence).await;
                     total.lock().unwrap().add(&h.stats);
+                    assert_locked_users_exact(&env.db).await;
                 },
             )
             .await;
@@ -1233,6 +1234,23 @@ fn tls_property(backend: Backend) {
         "the guard was never reached: the test does not test it"
     );
     assert!(stats.locked_steps > 0);
+}
+
+/// The store answers the guard's "which locked domains use this host" from
+/// `host.locked_users` when it is 0 (migration 0022): after every sequence it must equal the
+/// count of registry-locked domains linking the host. Too low would let a glue change past the
+/// guard.
+async fn assert_locked_users_exact(db: &registry_store::Db) {
+    const WRONG: &str = "SELECT h.name, h.locked_users, (SELECT COUNT(*) FROM domain_ns n \
+        JOIN domain d ON d.id = n.domain_id WHERE n.host_id = h.id AND d.registry_locked) AS real \
+        FROM host h";
+    let rows: Vec<(String, i64, i64)> = match db {
+        registry_store::Db::Sqlite(p) => sqlx::query_as(WRONG).fetch_all(p).await.unwrap(),
+        registry_store::Db::Postgres(p) => sqlx::query_as(WRONG).fetch_all(p).await.unwrap(),
+    };
+    let wrong: Vec<_> = rows.iter().filter(|(_, n, real)| n != real).collect();
+    assert!(wrong.is_empty(), "host.locked_users out of step: {wrong:?}");
+    assert!(!rows.is_empty());
 }
 
 #[test]

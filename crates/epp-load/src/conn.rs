@@ -230,6 +230,30 @@ pub async fn open_session(
     }
 }
 
+/// [`open_session`] for the sessions a run sets up before measuring: a connection the server
+/// drops before the login answer (its per-source handshake budget, `[limits]
+/// handshakes_per_second_per_source`, refuses a burst of new connections from one address) is
+/// tried again after a back-off, as registrar software reconnects; a refused login is not.
+pub async fn open_session_patiently(
+    target: &Target,
+    config: Arc<rustls::ClientConfig>,
+    login_frame: &[u8],
+) -> Result<FrameConn, ConnError> {
+    let mut wait = Duration::from_millis(50);
+    let mut tries = 0;
+    loop {
+        match open_session(target, Arc::clone(&config), login_frame).await {
+            Err(ConnError::LoginRefused(c)) => return Err(ConnError::LoginRefused(c)),
+            Err(_) if tries < 12 => {
+                tries += 1;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(1));
+            }
+            r => return r,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::conn::{open_session, result_code, ConnError, FrameConn, Target};
+use crate::conn::{
+    open_session, open_session_patiently, result_code, ConnError, FrameConn, Target,
+};
 use crate::frames::Frames;
 use crate::run::{Driver, RunResult, Worker};
 use crate::schedule::{latency, Plan, Rate};
@@ -310,7 +312,8 @@ async fn setup_objects(
     config: Arc<rustls::ClientConfig>,
 ) -> Result<(), ScenarioError> {
     let f = &run.frames;
-    let mut conn = open_session(&run.target, config, &login_frame(&run.target, f, 0)?).await?;
+    let mut conn =
+        open_session_patiently(&run.target, config, &login_frame(&run.target, f, 0)?).await?;
     let t = run.request_timeout;
     expect_ok(
         &mut conn,
@@ -340,7 +343,7 @@ async fn open_worker(
     index: u32,
 ) -> Result<EppWorker, ScenarioError> {
     let f = &run.frames;
-    let mut conn = open_session(
+    let mut conn = open_session_patiently(
         &run.target,
         config,
         &login_frame(&run.target, f, 10 + u64::from(index))?,

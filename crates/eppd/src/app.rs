@@ -209,7 +209,7 @@ impl App {
             ),
         ];
         tasks.extend(crate::history::spawn(
-            db.clone(),
+            registry.store().clone(),
             clock,
             Arc::clone(&metrics),
             config.history.clone(),

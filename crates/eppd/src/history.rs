@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use registry_core::clock::Clock;
 use registry_core::history::Checkpoint;
-use registry_store::Db;
+use registry_store::{Db, SqlStore};
 use serde::Deserialize;
 
 use crate::metrics::Metrics;
@@ -81,13 +81,18 @@ impl HistoryConfig {
     }
 }
 
-/// One sequencer pass: chains what is committed; rows dated long before are reported.
-pub async fn sequence_once(db: &Db, clock: &dyn Clock, late_after: Duration) -> u64 {
+/// Rows chained per writer turn: the pass holds the store's writer (SQLite's single write
+/// lock) while it runs, so EPP commands wait at most one short pass behind it.
+const PASS_ROWS: u32 = 500;
+
+/// One sequencer round: chains what is committed, in short passes through the store's
+/// writer; rows dated long before are reported.
+pub async fn sequence_once(store: &SqlStore, clock: &dyn Clock, late_after: Duration) -> u64 {
     let late_before = clock.now()
         - chrono::Duration::from_std(late_after).unwrap_or(chrono::Duration::seconds(600));
     let mut total = 0;
     loop {
-        match registry_store::chain::sequence(db, 5_000, late_before).await {
+        match store.sequence_history(PASS_ROWS, late_before).await {
             Ok(r) => {
                 for row in &r.late {
                     tracing::error!(
@@ -97,7 +102,7 @@ pub async fn sequence_once(db: &Db, clock: &dyn Clock, late_after: Duration) -> 
                     );
                 }
                 total += r.chained;
-                if r.chained < 5_000 {
+                if r.chained < u64::from(PASS_ROWS) {
                     return total;
                 }
             }
@@ -135,7 +140,7 @@ pub async fn checkpoint_once(
 
 /// The sequencer loop and, with a key, the checkpoint loop; until aborted.
 pub fn spawn(
-    db: Db,
+    store: SqlStore,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
     cfg: HistoryConfig,
@@ -150,7 +155,7 @@ pub fn spawn(
     );
     let mut tasks = Vec::new();
     {
-        let (db, clock, cfg) = (db.clone(), Arc::clone(&clock), cfg.clone());
+        let (store, clock, cfg) = (store.clone(), Arc::clone(&clock), cfg.clone());
         tasks.push(tokio::spawn(async move {
             let mut tick =
                 tokio::time::interval(Duration::from_millis(cfg.sequence_interval_ms.max(1)));
@@ -158,8 +163,8 @@ pub fn spawn(
             let late = Duration::from_secs(cfg.late_after_secs);
             loop {
                 tick.tick().await;
-                sequence_once(&db, clock.as_ref(), late).await;
-                if let Ok((pos, _)) = registry_store::chain::head(&db).await {
+                sequence_once(&store, clock.as_ref(), late).await;
+                if let Ok((pos, _)) = registry_store::chain::head(store.db()).await {
                     chained.set(pos);
                 }
             }
@@ -179,8 +184,9 @@ pub fn spawn(
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                sequence_once(&db, clock.as_ref(), Duration::from_secs(cfg.late_after_secs)).await;
-                match checkpoint_once(&db, clock.as_ref(), &key, &file).await {
+                sequence_once(&store, clock.as_ref(), Duration::from_secs(cfg.late_after_secs))
+                    .await;
+                match checkpoint_once(store.db(), clock.as_ref(), &key, &file).await {
                     Ok(cp) => {
                         checkpointed.set(cp.position);
                     }

@@ -285,7 +285,10 @@ async fn verify(
         text.push_str(&format!(
             "\nwarning: {} row(s) were chained late, written around the registry? {}",
             late.len(),
-            late.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            late.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(Output::new(text, js))

@@ -622,8 +622,20 @@ mod tests {
             clid_strike: true,
         };
         let h = audit_row_hash(&a);
-        assert_ne!(h, audit_row_hash(&AuditRowRef { clid_strike: false, ..a }));
-        assert_ne!(h, audit_row_hash(&AuditRowRef { outcome: "success", ..a }));
+        assert_ne!(
+            h,
+            audit_row_hash(&AuditRowRef {
+                clid_strike: false,
+                ..a
+            })
+        );
+        assert_ne!(
+            h,
+            audit_row_hash(&AuditRowRef {
+                outcome: "success",
+                ..a
+            })
+        );
         assert_ne!(h, object_row_hash(&entry(1, "domain:update")));
     }
 

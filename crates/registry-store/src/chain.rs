@@ -136,7 +136,7 @@ type Links = [(i64, i64, String)];
 
 macro_rules! backend {
     ($m:ident, $db:ty, $pg:literal, $set_links:ident) => {
-        mod $m {
+        pub(crate) mod $m {
             use super::*;
             type Conn = <$db as sqlx::Database>::Connection;
             type DbRow = <$db as sqlx::Database>::Row;
@@ -243,7 +243,8 @@ macro_rules! backend {
                 Ok(r)
             }
 
-            async fn pass(
+            /// One pass inside the caller's write transaction.
+            pub(crate) async fn pass(
                 tx: &mut Conn,
                 limit: u32,
                 late_before: Timestamp,
@@ -470,11 +471,12 @@ fn merge(a: Vec<ChainedRow>, b: Vec<ChainedRow>) -> Vec<ChainedRow> {
     }
 }
 
-/// SQLite: one UPDATE for the whole pass, the links passed as one JSON array (the sequencer
-/// holds SQLite's single write lock, which the EPP write path waits for: one statement, not
-/// one per row). The unary `+` keeps the planner off the `chain_seq IS NULL` index: with it,
-/// SQLite loops over the unchained rows and scans the whole array for each (quadratic: 600 s
-/// for 25 000 rows); without it, it loops over the array and finds each row by its id.
+/// SQLite: one UPDATE for the whole pass (the links as one JSON array): the pass runs on the
+/// store's single writer, so every statement it saves is one the EPP write path does not wait
+/// for. The unary `+` keeps the planner off the `chain_seq` index: driven by it, SQLite loops
+/// over the unchained rows and re-reads the whole array for each (quadratic: 600 s for 25 000
+/// rows, a third of the writer thread in SQLite's JSON parser under load); driven by the array,
+/// each row is one rowid lookup.
 async fn set_links_sqlite(
     c: &mut sqlx::SqliteConnection,
     table: ChainedTable,

@@ -18,4 +18,4 @@ pub mod operators;
 pub mod public;
 
 pub use group_commit::{GroupCommitStats, GroupTx};
-pub use objects::{SqlStore, SqlTx};
+pub use objects::{LockedUsers, SqlStore, SqlTx};

@@ -24,6 +24,7 @@ use registry_core::model::{
 use registry_core::store::{Store, StoreError, StoreResult, StoreTx};
 use sqlx::Row;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::db::Db;
@@ -176,7 +177,7 @@ mod sql {
 const JOURNAL_LOCK: i64 = 0x5a6f_6e65_4a6e_6c01;
 
 macro_rules! backend {
-    ($m:ident, $db:ty, $for_update:literal, $pg:literal) => {
+    ($m:ident, $db:ty, $for_update:literal, $pg:literal, $write_trail:ident) => {
         pub(crate) mod $m {
             use super::*;
             use crate::lock::$m::{lock_request_insert, lock_request_update, outbox_cancel_codes, outbox_push};
@@ -343,6 +344,17 @@ macro_rules! backend {
                 row.as_ref().map(host_row).transpose()
             }
 
+            /// A host for writing (row-locked on PostgreSQL) with its `locked_users` count
+            /// (migration 0022).
+            pub async fn host_get_counted(c: &mut Conn, name: &str) -> StoreResult<Option<(Host, i64)>> {
+                let sql = concat!("SELECT id, data, locked_users FROM host WHERE name = $1", $for_update);
+                let Some(row) = sqlx::query(sql).bind(name).fetch_optional(&mut *c).await.map_err(map_err)? else {
+                    return Ok(None);
+                };
+                let n: i64 = row.try_get("locked_users").map_err(map_err)?;
+                Ok(Some((host_row(&row)?, n)))
+            }
+
             async fn host_insert(c: &mut Conn, h: &Host) -> StoreResult<i64> {
                 sqlx::query_scalar(
                     "INSERT INTO host (name, cl_id, domain_id, data) VALUES ($1, $2, (SELECT id FROM domain WHERE name = $3), $4) RETURNING id",
@@ -493,7 +505,9 @@ macro_rules! backend {
                 poll_count(c, cl_id).await.map(Some)
             }
 
-            async fn history_append(c: &mut Conn, h: &HistoryEntry) -> StoreResult<()> {
+            // PostgreSQL writes a change's trail in one statement (`write_trail_pg`).
+            #[allow(dead_code)]
+            pub(crate) async fn history_append(c: &mut Conn, h: &HistoryEntry) -> StoreResult<()> {
                 sqlx::query(
                     "INSERT INTO object_history (object_type, object_key, roid, op, cl_id, source_ip, cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -519,7 +533,9 @@ macro_rules! backend {
             /// Appends an entry without a position (`seq` NULL) and without any lock, so
             /// zone-changing commands no longer serialize on the journal: [`journal_since`]
             /// numbers the entry once it is committed.
-            async fn journal_append(c: &mut Conn, at: Timestamp, z: &ZoneChange) -> StoreResult<()> {
+            // PostgreSQL writes a change's trail in one statement (`write_trail_pg`).
+            #[allow(dead_code)]
+            pub(crate) async fn journal_append(c: &mut Conn, at: Timestamp, z: &ZoneChange) -> StoreResult<()> {
                 let (kind, data) = journal_row(z)?;
                 sqlx::query("INSERT INTO zone_journal (at, kind, name, data) VALUES ($1, $2, $3, $4)")
                     .bind(at)
@@ -553,6 +569,9 @@ macro_rules! backend {
                 };
                 let suffix = ch.roid_suffix.as_str();
                 let mut applied = Applied::default();
+                // History rows and journal entries are written last, together (one statement
+                // on PostgreSQL), in the order they are made here.
+                let mut trail: Vec<HistoryEntry> = Vec::with_capacity(ch.objects.len() + ch.notes.len());
                 for w in &ch.objects {
                     let h = match w {
                         ObjectWrite::Domain(w) => {
@@ -613,7 +632,7 @@ macro_rules! backend {
                             history("contact", key, roid('C', id, suffix), w.op, w.before.as_ref().map(redacted_json), w.after.as_ref().map(redacted_json))
                         }
                     };
-                    history_append(c, &h).await?;
+                    trail.push(h);
                 }
                 match &ch.lock_request {
                     Some(LockRequestWrite::Insert(r)) => applied.lock_request_id = Some(lock_request_insert(c, r).await?),
@@ -621,7 +640,7 @@ macro_rules! backend {
                     None => {}
                 }
                 for n in &ch.notes {
-                    history_append(c, &history(n.object_type, &n.object_key, n.roid.clone(), n.op, None, n.detail.clone())).await?;
+                    trail.push(history(n.object_type, &n.object_key, n.roid.clone(), n.op, None, n.detail.clone()));
                 }
                 for p in &ch.polls {
                     poll_push(c, p).await?;
@@ -632,9 +651,7 @@ macro_rules! backend {
                 for m in &ch.mail {
                     outbox_push(c, m).await?;
                 }
-                for z in checked.journal() {
-                    journal_append(c, who.now, z).await?;
-                }
+                super::$write_trail(c, &trail, who.now, checked.journal()).await?;
                 Ok(applied)
             }
 
@@ -751,8 +768,80 @@ macro_rules! backend {
     };
 }
 
-backend!(sq, sqlx::Sqlite, "", false);
-backend!(pg, sqlx::Postgres, " FOR UPDATE", true);
+backend!(sq, sqlx::Sqlite, "", false, write_trail_sqlite);
+backend!(pg, sqlx::Postgres, " FOR UPDATE", true, write_trail_pg);
+
+/// SQLite: a change's history rows, then its journal entries, one statement each (local calls
+/// on the writer connection).
+async fn write_trail_sqlite(
+    c: &mut sqlx::SqliteConnection,
+    history: &[HistoryEntry],
+    at: Timestamp,
+    journal: &[ZoneChange],
+) -> StoreResult<()> {
+    for h in history {
+        sq::history_append(c, h).await?;
+    }
+    for z in journal {
+        sq::journal_append(c, at, z).await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: a change's history rows and journal entries in one statement (arrays, one
+/// round trip instead of one per row: on PostgreSQL a command's cost is its round trips).
+/// History ids follow the order of `history` (`WITH ORDINALITY`).
+async fn write_trail_pg(
+    c: &mut sqlx::PgConnection,
+    history: &[HistoryEntry],
+    at: Timestamp,
+    journal: &[ZoneChange],
+) -> StoreResult<()> {
+    if history.is_empty() && journal.is_empty() {
+        return Ok(());
+    }
+    let mut kinds = Vec::with_capacity(journal.len());
+    let mut names = Vec::with_capacity(journal.len());
+    let mut data = Vec::with_capacity(journal.len());
+    for z in journal {
+        let (k, d) = journal_row(z)?;
+        kinds.push(k);
+        names.push(z.name());
+        data.push(d);
+    }
+    let col = |f: fn(&HistoryEntry) -> &str| history.iter().map(f).collect::<Vec<&str>>();
+    let opt = |f: fn(&HistoryEntry) -> Option<&str>| history.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "WITH journal AS (INSERT INTO zone_journal (at, kind, name, data) \
+           SELECT $13, k, n, d FROM UNNEST($14::text[], $15::text[], $16::text[]) AS j(k, n, d)) \
+         INSERT INTO object_history (object_type, object_key, roid, op, cl_id, source_ip, \
+           cert_fingerprint, cl_trid, sv_trid, at, before_state, after_state) \
+         SELECT t, k, r, o, cl, ip, fp, ct, st, a, b, af FROM UNNEST($1::text[], $2::text[], \
+           $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+           $10::timestamptz[], $11::text[], $12::text[]) WITH ORDINALITY \
+           AS u(t, k, r, o, cl, ip, fp, ct, st, a, b, af, ord) ORDER BY ord",
+    )
+    .bind(col(|h| &h.object_type))
+    .bind(col(|h| &h.object_key))
+    .bind(col(|h| &h.roid))
+    .bind(col(|h| &h.op))
+    .bind(col(|h| &h.cl_id))
+    .bind(opt(|h| h.source_ip.as_deref()))
+    .bind(opt(|h| h.cert_fingerprint.as_deref()))
+    .bind(opt(|h| h.cl_trid.as_deref()))
+    .bind(col(|h| &h.sv_trid))
+    .bind(history.iter().map(|h| h.at).collect::<Vec<_>>())
+    .bind(opt(|h| h.before.as_deref()))
+    .bind(opt(|h| h.after.as_deref()))
+    .bind(at)
+    .bind(kinds)
+    .bind(names)
+    .bind(data)
+    .execute(&mut *c)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
 
 /// The registry's object store over a [`Db`]. Clones share the SQLite writer (see
 /// [`crate::group_commit`]): make one per process and clone it.
@@ -780,6 +869,33 @@ impl SqlStore {
     pub fn group_commit_stats(&self) -> Option<GroupCommitStats> {
         self.writer.as_ref().map(|w| w.stats())
     }
+
+    /// One pass of the history chain's sequencer ([`crate::chain`]), as a write transaction of
+    /// this store. On SQLite it queues for the group-commit writer like any command: on a
+    /// pooled connection of its own it would take SQLite's write lock while the writer sleeps
+    /// in the busy handler, the stall group commit exists to remove (measured: host:update
+    /// lost about a third of its throughput to the 1 s sequencer). Keep `limit` small: the
+    /// pass holds the writer while it runs.
+    pub async fn sequence_history(
+        &self,
+        limit: u32,
+        late_before: Timestamp,
+    ) -> StoreResult<crate::chain::SequenceReport> {
+        let mut tx = self.begin(true).await?;
+        let r = match &mut tx {
+            SqlTx::SqliteWrite(t, _) => {
+                let r = match t.conn() {
+                    Ok(c) => crate::chain::sq::pass(c, limit, late_before).await,
+                    Err(e) => Err(e),
+                };
+                t.note(r)
+            }
+            SqlTx::Postgres(t, _) => crate::chain::pg::pass(&mut **t, limit, late_before).await,
+            SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
+        }?;
+        tx.commit().await?;
+        Ok(r)
+    }
 }
 
 /// One transaction of a [`SqlStore`]; dropped without commit, it rolls back.
@@ -788,8 +904,23 @@ pub enum SqlTx {
     /// A read-only SQLite transaction on a pooled connection.
     Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     /// A SQLite write command: a savepoint in the writer's current batch.
-    SqliteWrite(GroupTx),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    SqliteWrite(GroupTx, LockedUsers),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>, LockedUsers),
+}
+
+/// For the hosts a write transaction read for writing since its last `apply`: how many
+/// registry-locked domains use each (`host.locked_users`, kept by triggers). Read with the row
+/// lock that the host's write holds (on SQLite, under the single writer), the count cannot
+/// drop under the transaction; a zero answers the delegation guard's "which locked domains use
+/// these hosts" without a query. Cleared by `apply`, whose writes may change it.
+#[derive(Debug, Default)]
+pub struct LockedUsers(BTreeMap<i64, i64>);
+
+impl LockedUsers {
+    /// True when every host is known to have no locked user.
+    fn none_for(&self, host_ids: &[i64]) -> bool {
+        host_ids.iter().all(|id| self.0.get(id) == Some(&0))
+    }
 }
 
 macro_rules! on_tx {
@@ -799,14 +930,14 @@ macro_rules! on_tx {
     ($self:ident, $s:ident, $p:ident, $f:ident ( $($a:expr),* )) => {
         match $self {
             SqlTx::Sqlite(t) => $s::$f(&mut **t, $($a),*).await,
-            SqlTx::SqliteWrite(t) => {
+            SqlTx::SqliteWrite(t, _) => {
                 let r = match t.conn() {
                     Ok(c) => $s::$f(c, $($a),*).await,
                     Err(e) => Err(e),
                 };
                 t.note(r)
             }
-            SqlTx::Postgres(t) => $p::$f(&mut **t, $($a),*).await,
+            SqlTx::Postgres(t, _) => $p::$f(&mut **t, $($a),*).await,
         }
     };
 }
@@ -837,11 +968,14 @@ impl Store for SqlStore {
     async fn begin(&self, write: bool) -> StoreResult<SqlTx> {
         match &self.db {
             Db::Sqlite(p) => match (&self.writer, write) {
-                (Some(w), true) => Ok(SqlTx::SqliteWrite(w.begin().await?)),
+                (Some(w), true) => Ok(SqlTx::SqliteWrite(w.begin().await?, LockedUsers::default())),
                 (None, true) => Err(StoreError::Backend("SQLite store without a writer".into())),
                 (_, false) => Ok(SqlTx::Sqlite(p.begin().await.map_err(map_err)?)),
             },
-            Db::Postgres(p) => Ok(SqlTx::Postgres(p.begin().await.map_err(map_err)?)),
+            Db::Postgres(p) => Ok(SqlTx::Postgres(
+                p.begin().await.map_err(map_err)?,
+                LockedUsers::default(),
+            )),
         }
     }
 
@@ -919,8 +1053,8 @@ impl StoreTx for SqlTx {
     async fn commit(self) -> StoreResult<()> {
         match self {
             SqlTx::Sqlite(t) => t.commit().await.map_err(map_err),
-            SqlTx::SqliteWrite(t) => t.commit().await,
-            SqlTx::Postgres(t) => t.commit().await.map_err(map_err),
+            SqlTx::SqliteWrite(t, _) => t.commit().await,
+            SqlTx::Postgres(t, _) => t.commit().await.map_err(map_err),
         }
     }
 
@@ -930,7 +1064,7 @@ impl StoreTx for SqlTx {
     /// runs in this process: its commit cannot outlive the command.
     async fn commit_within(self, within: std::time::Duration) -> StoreResult<()> {
         match self {
-            SqlTx::Postgres(mut t) => {
+            SqlTx::Postgres(mut t, _) => {
                 sqlx::query(
                     "SELECT set_config('epp.commit_by', (clock_timestamp() + make_interval(secs => $1))::text, true)",
                 )
@@ -947,7 +1081,10 @@ impl StoreTx for SqlTx {
     async fn apply(&mut self, change: &Checked) -> StoreResult<Applied> {
         match self {
             SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
-            _ => on_tx!(self, apply(change)),
+            SqlTx::SqliteWrite(_, m) | SqlTx::Postgres(_, m) => {
+                m.0.clear();
+                on_tx!(self, apply(change))
+            }
         }
     }
 
@@ -962,10 +1099,34 @@ impl StoreTx for SqlTx {
         host_ids: &[i64],
         locked_only: bool,
     ) -> StoreResult<Vec<String>> {
+        if locked_only {
+            if let SqlTx::SqliteWrite(_, m) | SqlTx::Postgres(_, m) = &*self {
+                if m.none_for(host_ids) {
+                    return Ok(Vec::new());
+                }
+            }
+        }
         on_tx!(self, domains_using_hosts(host_ids, locked_only))
     }
     async fn host_get(&mut self, name: &str, lock: bool) -> StoreResult<Option<Host>> {
-        on_tx!(self, host_get(name, lock))
+        let found = match self {
+            SqlTx::SqliteWrite(t, m) if lock => {
+                let r = match t.conn() {
+                    Ok(c) => sq::host_get_counted(c, name).await,
+                    Err(e) => Err(e),
+                };
+                (t.note(r)?, m)
+            }
+            SqlTx::Postgres(t, m) if lock => (pg::host_get_counted(&mut **t, name).await?, m),
+            _ => return on_tx!(self, host_get(name, lock)),
+        };
+        Ok(match found {
+            (Some((h, n)), m) => {
+                m.0.insert(h.id, n);
+                Some(h)
+            }
+            (None, _) => None,
+        })
     }
     async fn hosts_named(&mut self, names: &[String]) -> StoreResult<Vec<Host>> {
         on_tx!(self, hosts_named(names))

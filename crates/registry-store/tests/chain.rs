@@ -15,27 +15,6 @@ use registry_core::registrar::{LoginAuditEntry, LoginOutcome};
 use registry_store::chain;
 use registry_store::Db;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let env = crate::common::sqlite_env().await;
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(env) = crate::common::pg_env().await else { return };
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-    };
-}
-
 both!(
     chain_holds_and_names_each_tampering,
     consistent_rewrite_is_caught_by_the_checkpoint,
@@ -502,14 +481,38 @@ async fn audit_rows_join_the_chain_and_each_tampering_is_named(env: &Env) {
 
     // Reordered within the audit: the two failures swap positions.
     let p2 = pos(a2).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a1}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a2}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a1}")).await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a1}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a2}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a1}"),
+    )
+    .await;
     let r = chain::verify(&db, None).await.unwrap();
     assert!(audit_edit(&r, a2), "{:?}", r.problem);
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a2}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a2}")).await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a2}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a2}"),
+    )
+    .await;
     assert_eq!(chain::verify(&db, None).await.unwrap().problem, None);
 
     // Reordered across the tables: the audit row and the object row before it swap.
@@ -520,14 +523,34 @@ async fn audit_rows_join_the_chain_and_each_tampering_is_named(env: &Env) {
         ),
     )
     .await;
-    let po = scalar(&db, &format!("SELECT chain_seq FROM object_history WHERE id = {o}")).await;
-    sql(&db, &format!("UPDATE object_history SET chain_seq = {p1} WHERE id = {o}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {po} WHERE id = {a1}")).await;
+    let po = scalar(
+        &db,
+        &format!("SELECT chain_seq FROM object_history WHERE id = {o}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE object_history SET chain_seq = {p1} WHERE id = {o}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {po} WHERE id = {a1}"),
+    )
+    .await;
     let r = chain::verify(&db, None).await.unwrap();
     assert!(r.problem.is_some(), "a swap across tables is seen");
     assert!(r.head.0 < po.max(p1), "{:?}", r.problem);
-    sql(&db, &format!("UPDATE object_history SET chain_seq = {po} WHERE id = {o}")).await;
-    sql(&db, &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}")).await;
+    sql(
+        &db,
+        &format!("UPDATE object_history SET chain_seq = {po} WHERE id = {o}"),
+    )
+    .await;
+    sql(
+        &db,
+        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}"),
+    )
+    .await;
     assert_eq!(chain::verify(&db, None).await.unwrap().problem, None);
 
     // Inserted: a made-up audit row given a position an object row holds, with that row's
@@ -555,7 +578,10 @@ async fn audit_rows_join_the_chain_and_each_tampering_is_named(env: &Env) {
         r.problem
     );
     assert!(
-        r.problem.unwrap().to_string().contains(&format!("login_audit row {forged}")),
+        r.problem
+            .unwrap()
+            .to_string()
+            .contains(&format!("login_audit row {forged}")),
         "the inserted row is named"
     );
     sql(&db, "DELETE FROM login_audit WHERE reason = 'FORGED'").await;
@@ -610,7 +636,10 @@ async fn audit_rewrite_is_caught_by_the_checkpoint(env: &Env) {
     let (key, public) = registry_core::history::new_signing_key().unwrap();
     let cp = Checkpoint::sign(pos, &hash, Utc::now(), &key).unwrap();
     cp.verify(&public).unwrap();
-    assert_eq!(chain::verify(&env.db, Some(&cp)).await.unwrap().problem, None);
+    assert_eq!(
+        chain::verify(&env.db, Some(&cp)).await.unwrap().problem,
+        None
+    );
     // The intruder erases a failed login and re-chains everything after it, consistently.
     let db = &env.db;
     drop_walls(db).await;
@@ -619,11 +648,17 @@ async fn audit_rewrite_is_caught_by_the_checkpoint(env: &Env) {
         "SELECT MIN(chain_seq) FROM login_audit WHERE outcome = 'failure'",
     )
     .await;
-    sql(db, &format!("DELETE FROM login_audit WHERE chain_seq = {first}")).await;
+    sql(
+        db,
+        &format!("DELETE FROM login_audit WHERE chain_seq = {first}"),
+    )
+    .await;
     for t in ["object_history", "login_audit"] {
         sql(
             db,
-            &format!("UPDATE {t} SET chain_seq = NULL, chain_hash = NULL WHERE chain_seq > {first}"),
+            &format!(
+                "UPDATE {t} SET chain_seq = NULL, chain_hash = NULL WHERE chain_seq > {first}"
+            ),
         )
         .await;
     }
@@ -646,7 +681,10 @@ async fn audit_rewrite_is_caught_by_the_checkpoint(env: &Env) {
     logins(db, 1).await;
     sequence_all(db).await;
     let r = chain::verify(db, Some(&cp)).await.unwrap();
-    assert_eq!(r.problem, Some(ChainBreak::CheckpointMismatch { position: pos }));
+    assert_eq!(
+        r.problem,
+        Some(ChainBreak::CheckpointMismatch { position: pos })
+    );
 }
 
 /// One pass links more rows than a page of the walk, in one statement per table; the walk
@@ -660,10 +698,7 @@ async fn sequencer_links_many_rows_at_once(env: &Env) {
             "object_history",
             "object_type, object_key, roid, op, cl_id, sv_trid, at",
         ),
-        (
-            "login_audit",
-            "at, cl_id, source_ip, outcome, reason",
-        ),
+        ("login_audit", "at, cl_id, source_ip, outcome, reason"),
     ] {
         let sel = if t == "object_history" {
             "'domain', 'bulk' || n || '.test', 'D1-EPP', 'domain:update', 'registrarA', 'SV-bulk', (SELECT at FROM login_audit LIMIT 1)"

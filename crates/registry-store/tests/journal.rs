@@ -100,7 +100,7 @@ async fn concurrent_writers_reader_misses_nothing_postgres() {
                     let delay =
                         |k: usize| Duration::from_micros(((w * 31 + i * 17 + k) % 7) as u64 * 700);
                     let mut tx = store.begin(true).await.unwrap();
-                    let SqlTx::Postgres(t) = &mut tx else {
+                    let SqlTx::Postgres(t, _) = &mut tx else {
                         unreachable!()
                     };
                     let version: i64 = sqlx::query_scalar(

@@ -16,27 +16,6 @@ use registry_core::reconcile::{
 use registry_core::store::Store as _;
 use registry_store::{chain, Db, SqlStore};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let env = crate::common::sqlite_env().await;
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(env) = crate::common::pg_env().await else { return };
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-    };
-}
-
 both!(commands_are_explained_writes_around_are_not);
 
 async fn check(db: &Db) -> Reconciliation {

@@ -10,27 +10,6 @@ use registry_core::clock::Clock;
 use registry_core::registrar::{CertFingerprint, PasswordHash, Registrar, RegistrarStatus};
 use registry_store::registrars::RegistrarStoreError;
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let env = crate::common::sqlite_env().await;
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(env) = crate::common::pg_env().await else { return };
-                super::$name(&env).await;
-                env.finish().await;
-            })*
-        }
-    };
-}
-
 both!(bug_insert_registrar_twice_is_exists);
 
 fn registrar(cl_id: &str, name: &str) -> Registrar {

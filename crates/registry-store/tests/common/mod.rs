@@ -15,6 +15,32 @@ use registry_core::clock::ManualClock;
 use registry_core::{Actor, Config, CoreError, Outcome, Registry};
 use registry_store::{Db, SqlStore};
 
+/// `both!(a, b)`: each async test `fn a(env: &Env)` run as `sqlite::a` and `postgres::a` (the
+/// PostgreSQL variant returns early without `EPP_TEST_PG_URL`).
+#[allow(unused_macros)]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let env = crate::common::sqlite_env().await;
+                super::$name(&env).await;
+                env.finish().await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(env) = crate::common::pg_env().await else { return };
+                super::$name(&env).await;
+                env.finish().await;
+            })*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both;
+
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 pub fn unique() -> String {
