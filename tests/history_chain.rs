@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use epp_proto::domain::{DomainCommand, DomainStatus, StatusEntry};
+use epp_proto::domain::{DomainCommand, DomainStatus};
+use epp_proto::StatusEntry;
 use epp_proto::{ClientId, Command};
 use registry_core::history::{ChainBreak, ChainedTable};
 use registry_core::registrar::{parse_network, Registrar, RegistrarStatus};
@@ -80,7 +81,8 @@ async fn failed_logins_are_chained(backend: Backend) {
             .await;
             assert_eq!(ok.len(), 1);
             // The walls refuse the intruder's edit; once dropped, the edit is named.
-            let forge = "UPDATE login_audit SET outcome = 'success', reason = '' WHERE outcome = 'failure'";
+            let forge =
+                "UPDATE login_audit SET outcome = 'success', reason = '' WHERE outcome = 'failure'";
             assert!(sql(&env.db, forge).await.is_err(), "the trigger refuses");
             let drop_wall = match &env.db {
                 Db::Sqlite(_) => "DROP TRIGGER login_audit_no_update",
@@ -315,40 +317,40 @@ async fn two_eppd_processes_on_one_postgresql_never_fork_the_chain() {
     let mut running = Vec::new();
     for (f, addr) in addrs.iter().copied().enumerate() {
         for reg in &regs {
-        let (reg, pki, frames) = (reg.clone(), Arc::clone(&pki), frames.clone());
-        let identity = reg.identity.clone();
-        running.push(tokio::spawn(async move {
-            let client = Client::connect(addr, LOCAL, &pki, Some(&identity))
-                .await
-                .expect("connect");
-            let mut s = Session::login(client, &reg, &[], frames).await;
-            let contact = format!("{}-c", reg.cl_id);
-            let names: Vec<String> = (0..PER_SESSION)
-                .map(|k| format!("{}-f{f}-{k}.test", reg.cl_id))
-                .collect();
-            let mut ok = 0usize;
-            for (k, name) in names.iter().enumerate() {
-                s.cmd(domain_create(name, &contact, &[], "domain-pw-1"))
+            let (reg, pki, frames) = (reg.clone(), Arc::clone(&pki), frames.clone());
+            let identity = reg.identity.clone();
+            running.push(tokio::spawn(async move {
+                let client = Client::connect(addr, LOCAL, &pki, Some(&identity))
                     .await
-                    .ok();
-                ok += 1;
-                if k % 10 == 0 {
-                    let mut bad = Client::connect(addr, LOCAL, &pki, Some(&identity))
+                    .expect("connect");
+                let mut s = Session::login(client, &reg, &[], frames).await;
+                let contact = format!("{}-c", reg.cl_id);
+                let names: Vec<String> = (0..PER_SESSION)
+                    .map(|k| format!("{}-f{f}-{k}.test", reg.cl_id))
+                    .collect();
+                let mut ok = 0usize;
+                for (k, name) in names.iter().enumerate() {
+                    s.cmd(domain_create(name, &contact, &[], "domain-pw-1"))
                         .await
-                        .expect("connect");
-                    let a = bad.login(&reg.cl_id, "wrong-pw-1").await.expect("answer");
-                    assert_eq!(a.code, 2200);
-                }
-            }
-            for add in [true, false] {
-                for name in &names {
-                    s.cmd(update(name, add)).await.ok();
+                        .ok();
                     ok += 1;
+                    if k % 10 == 0 {
+                        let mut bad = Client::connect(addr, LOCAL, &pki, Some(&identity))
+                            .await
+                            .expect("connect");
+                        let a = bad.login(&reg.cl_id, "wrong-pw-1").await.expect("answer");
+                        assert_eq!(a.code, 2200);
+                    }
                 }
-            }
-            s.logout().await;
-            ok
-        }));
+                for add in [true, false] {
+                    for name in &names {
+                        s.cmd(update(name, add)).await.ok();
+                        ok += 1;
+                    }
+                }
+                s.logout().await;
+                ok
+            }));
         }
     }
     let mut commands = 0;

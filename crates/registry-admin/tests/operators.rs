@@ -339,13 +339,22 @@ async fn operators(env: &Env) {
     env.keygen("mallory").await;
     let hist = env.history("operator", "bob").await;
     let ops: Vec<&str> = hist.iter().map(|h| h["op"].as_str().unwrap()).collect();
+    // Refused attempts are part of the trail too: bob's approval before his account existed,
+    // and the two actions his role does not permit.
     assert_eq!(
         ops,
-        ["proposal:proposed", "proposal:approved", "proposal:done"],
+        [
+            "proposal:proposed",
+            "admin:unauthenticated",
+            "proposal:approved",
+            "proposal:done",
+            "admin:not-permitted",
+            "admin:not-permitted"
+        ],
         "{hist:?}"
     );
     assert_eq!(hist[0]["actor"], "operator:bob");
-    assert_eq!(hist[1]["actor"], "operator:alice");
+    assert_eq!(hist[2]["actor"], "operator:alice");
 }
 
 /// The two-person procedure for one action: `propose` ARGS by alice; refused when run

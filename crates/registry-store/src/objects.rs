@@ -890,7 +890,7 @@ impl SqlStore {
                 };
                 t.note(r)
             }
-            SqlTx::Postgres(t, _) => crate::chain::pg::pass(&mut **t, limit, late_before).await,
+            SqlTx::Postgres(t, _) => crate::chain::pg::pass(t, limit, late_before).await,
             SqlTx::Sqlite(_) => Err(StoreError::Backend("write in a read transaction".into())),
         }?;
         tx.commit().await?;
@@ -1117,7 +1117,7 @@ impl StoreTx for SqlTx {
                 };
                 (t.note(r)?, m)
             }
-            SqlTx::Postgres(t, m) if lock => (pg::host_get_counted(&mut **t, name).await?, m),
+            SqlTx::Postgres(t, m) if lock => (pg::host_get_counted(t, name).await?, m),
             _ => return on_tx!(self, host_get(name, lock)),
         };
         Ok(match found {
