@@ -7,6 +7,8 @@
 //! runs `cargo build -p eppd --bin eppd` first (through `$CARGO`) so it is never stale.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/bins.rs"]
+mod bins;
 mod support;
 
 use std::collections::BTreeMap;
@@ -26,35 +28,6 @@ const SESSIONS: usize = 4;
 const PER_SESSION: usize = 200;
 /// Kill once this many creates have been answered.
 const KILL_AFTER: usize = 60;
-
-fn eppd_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/debug/deps/crash-<hash> → target/debug/eppd
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let bin = dir.join(format!("eppd{}", std::env::consts::EXE_SUFFIX));
-    // Build it (a no-op when fresh): a dev-dependency builds eppd's library, not its binary.
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-j2", "-p", "eppd", "--bin", "eppd"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p eppd failed");
-    }
-    assert!(bin.exists(), "{} not found", bin.display());
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 fn write_config(dir: &Path, pki: &Pki, db_url: &str, port: u16) -> PathBuf {
     let text = format!(
@@ -134,11 +107,11 @@ async fn start(bin: &Path, config: &Path, port: u16, log: &Path) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_storm_loses_nothing_acknowledged() {
     init_tracing();
-    let bin = eppd_binary();
+    let bin = bins::eppd();
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite:{}", dir.path().join("registry.db").display());
     let pki = Pki::new();
-    let port = free_port();
+    let port = bins::free_port();
     let config = write_config(dir.path(), &pki, &db_url, port);
 
     // The registrar, inserted with the registrar store before the server starts.

@@ -9,6 +9,8 @@
 //!   gap and no repeat (no fork).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/bins.rs"]
+mod bins;
 mod support;
 
 use std::net::SocketAddr;
@@ -114,34 +116,6 @@ const REGISTRARS: usize = 2;
 /// Domains each session creates (and then updates twice); every tenth create is followed by
 /// a failed login on a new connection.
 const PER_SESSION: usize = 25;
-
-fn eppd_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target profile dir");
-    let bin = dir.join(format!("eppd{}", std::env::consts::EXE_SUFFIX));
-    // Built here (a no-op when fresh): a dev-dependency builds eppd's library, not its binary.
-    if let Ok(cargo) = std::env::var("CARGO") {
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-j2", "-p", "eppd", "--bin", "eppd"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p eppd failed");
-    }
-    assert!(bin.exists(), "{} not found", bin.display());
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 fn write_config(dir: &Path, n: usize, pki: &Pki, db_url: &str, port: u16, metrics: u16) -> PathBuf {
     let text = format!(
@@ -260,7 +234,7 @@ async fn two_eppd_processes_on_one_postgresql_never_fork_the_chain() {
         return;
     };
     init_tracing();
-    let bin = eppd_binary();
+    let bin = bins::eppd();
     let test_db = TestDb::create(&backend).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let pki = Pki::new();
@@ -291,7 +265,7 @@ async fn two_eppd_processes_on_one_postgresql_never_fork_the_chain() {
     // Two frontends, each connected as the frontends' least-privileged role.
     let mut children = Vec::new();
     for n in 0..FRONTENDS {
-        let (port, metrics) = (free_port(), free_port());
+        let (port, metrics) = (bins::free_port(), bins::free_port());
         let config = write_config(dir.path(), n, &pki, &test_db.url, port, metrics);
         let log = dir.path().join(format!("eppd-{n}.log"));
         children.push(start(&bin, &config, port, metrics, &log).await);

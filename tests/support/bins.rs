@@ -60,6 +60,15 @@ fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// A loopback port free at the time of asking (for a server started right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 pub fn eppd() -> PathBuf {
     binary("eppd")
 }
