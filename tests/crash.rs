@@ -88,20 +88,8 @@ async fn start(bin: &Path, config: &Path, port: u16, log: &Path) -> Child {
         .expect("spawn eppd");
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut c = Child { child, addr };
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return c;
-        }
-        if let Ok(Some(st)) = c.child.try_wait() {
-            panic!(
-                "eppd exited with {st} before listening:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = c.child.start_kill();
-    panic!("eppd did not listen on {addr} within 15 s");
+    bins::wait_listening(&mut c.child, addr, log, Duration::from_secs(15)).await;
+    c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

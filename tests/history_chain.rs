@@ -185,20 +185,8 @@ async fn start(bin: &Path, config: &Path, port: u16, metrics: u16, log: &Path) -
         metrics,
         log: log.to_owned(),
     };
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return c;
-        }
-        if let Ok(Some(st)) = c.child.try_wait() {
-            panic!(
-                "eppd exited with {st} before listening:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = c.child.start_kill();
-    panic!("eppd did not listen on {addr} within 30 s");
+    bins::wait_listening(&mut c.child, addr, log, Duration::from_secs(30)).await;
+    c
 }
 
 /// The position of the chain's head as the frontend's sequencer last saw it (its metric).

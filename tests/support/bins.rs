@@ -69,6 +69,31 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits until a spawned server accepts TCP on `addr`; panics with its log if it exits first
+/// or does not listen `within`.
+pub async fn wait_listening(
+    child: &mut tokio::process::Child,
+    addr: std::net::SocketAddr,
+    log: &Path,
+    within: Duration,
+) {
+    let until = std::time::Instant::now() + within;
+    while std::time::Instant::now() < until {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return;
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!(
+                "eppd exited with {st} before listening:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.start_kill();
+    panic!("eppd did not listen on {addr} within {within:?}");
+}
+
 pub fn eppd() -> PathBuf {
     binary("eppd")
 }

@@ -45,6 +45,15 @@ async fn sql(db: &Db, q: &str) {
     .unwrap_or_else(|e| panic!("{q}: {e}"));
 }
 
+/// Moves one row to another chain position, straight in the database (as an intruder would).
+async fn set_position(db: &Db, table: &str, id: i64, position: i64) {
+    sql(
+        db,
+        &format!("UPDATE {table} SET chain_seq = {position} WHERE id = {id}"),
+    )
+    .await;
+}
+
 async fn try_sql(db: &Db, q: &str) -> Result<(), String> {
     match db {
         Db::Sqlite(p) => sqlx::query(q).execute(p).await.map(drop),
@@ -481,38 +490,14 @@ async fn audit_rows_join_the_chain_and_each_tampering_is_named(env: &Env) {
 
     // Reordered within the audit: the two failures swap positions.
     let p2 = pos(a2).await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a1}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a2}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a1}"),
-    )
-    .await;
+    set_position(&db, "login_audit", a1, -1).await;
+    set_position(&db, "login_audit", a2, p1).await;
+    set_position(&db, "login_audit", a1, p2).await;
     let r = chain::verify(&db, None).await.unwrap();
     assert!(audit_edit(&r, a2), "{:?}", r.problem);
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = -1 WHERE id = {a2}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {p2} WHERE id = {a2}"),
-    )
-    .await;
+    set_position(&db, "login_audit", a2, -1).await;
+    set_position(&db, "login_audit", a1, p1).await;
+    set_position(&db, "login_audit", a2, p2).await;
     assert_eq!(chain::verify(&db, None).await.unwrap().problem, None);
 
     // Reordered across the tables: the audit row and the object row before it swap.
@@ -528,29 +513,13 @@ async fn audit_rows_join_the_chain_and_each_tampering_is_named(env: &Env) {
         &format!("SELECT chain_seq FROM object_history WHERE id = {o}"),
     )
     .await;
-    sql(
-        &db,
-        &format!("UPDATE object_history SET chain_seq = {p1} WHERE id = {o}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {po} WHERE id = {a1}"),
-    )
-    .await;
+    set_position(&db, "object_history", o, p1).await;
+    set_position(&db, "login_audit", a1, po).await;
     let r = chain::verify(&db, None).await.unwrap();
     assert!(r.problem.is_some(), "a swap across tables is seen");
     assert!(r.head.0 < po.max(p1), "{:?}", r.problem);
-    sql(
-        &db,
-        &format!("UPDATE object_history SET chain_seq = {po} WHERE id = {o}"),
-    )
-    .await;
-    sql(
-        &db,
-        &format!("UPDATE login_audit SET chain_seq = {p1} WHERE id = {a1}"),
-    )
-    .await;
+    set_position(&db, "object_history", o, po).await;
+    set_position(&db, "login_audit", a1, p1).await;
     assert_eq!(chain::verify(&db, None).await.unwrap().problem, None);
 
     // Inserted: a made-up audit row given a position an object row holds, with that row's
