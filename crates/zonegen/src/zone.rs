@@ -190,8 +190,9 @@ fn sort_warnings(warnings: &mut [ZoneWarning]) {
 
 /// The pure function of issue #6: the zone for these domains and hosts.
 ///
-/// A direct pass over sorted input (no incremental indexes, no hashing), so a
-/// 1M-delegation zone is built fast. It applies the same rules as
+/// Direct passes over name-sorted input (no incremental indexes), so a 1M-delegation zone
+/// is built fast: the first pass decides which domains are delegated and which hosts are
+/// glue, the second builds the nodes in their final order. It applies the same rules as
 /// [`ZoneState::compute_node`]; the tests check that both give the same zone.
 pub fn zone_contents(
     apex: &ApexConfig,
@@ -200,15 +201,25 @@ pub fn zone_contents(
 ) -> (Zone, Vec<ZoneWarning>) {
     let origin = &apex.origin;
     let mut warnings = Vec::new();
+    // Host objects in name order, found by hashing (a B-tree lookup costs a string
+    // comparison per level); `used` marks the ones some delegation needs as glue.
+    let host_list: Vec<(&DnsName, &Vec<IpAddr>)> = hosts.iter().collect();
+    let host_index: HashMap<&DnsName, usize> = host_list
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| (*h, i))
+        .collect();
+    let mut used = vec![false; host_list.len()];
     let addrs_of = |h: &DnsName| -> Option<&Vec<IpAddr>> {
-        hosts
+        host_index
             .get(h)
+            .map(|&i| host_list[i].1)
             .filter(|a| !a.is_empty())
             .or_else(|| apex.apex_glue.get(h).filter(|a| !a.is_empty()))
     };
     // In-zone domains in name order; equal names in input order, so that the first one of
     // a duplicate is the one kept. Sorting (key, index) pairs moves 16 octets per element
-    // instead of whole nodes.
+    // instead of whole domains.
     let mut order: Vec<(u64, usize)> = Vec::with_capacity(domains.len());
     for (i, d) in domains.iter().enumerate() {
         if d.name.is_below(origin) {
@@ -222,17 +233,17 @@ pub fn zone_contents(
             .then_with(|| domains[a.1].name.cmp(&domains[b.1].name))
             .then(a.1.cmp(&b.1))
     });
-    let mut used_hosts: Vec<&DnsName> = Vec::new();
-    let mut delegations: Vec<(DnsName, Node)> = Vec::with_capacity(order.len());
+    let mut delegated = vec![false; order.len()];
+    let mut delegations = 0usize;
     let mut previous: Option<&DnsName> = None;
-    for &(_, i) in &order {
+    for (&(_, i), is_delegated) in order.iter().zip(delegated.iter_mut()) {
         let d = &domains[i];
         if previous == Some(&d.name) {
             warnings.push(ZoneWarning::Duplicate(d.name.clone()));
             continue;
         }
         previous = Some(&d.name);
-        let mut ns: Vec<DnsName> = Vec::with_capacity(d.ns.len());
+        let mut any_ns = false;
         for n in &d.ns {
             if n.is_below(origin) && addrs_of(n).is_none() {
                 warnings.push(ZoneWarning::MissingGlue {
@@ -240,34 +251,26 @@ pub fn zone_contents(
                     ns: n.clone(),
                 });
             } else {
-                ns.push(n.clone());
+                any_ns = true;
             }
         }
-        if d.on_hold || d.in_redemption_or_pending_delete || ns.is_empty() {
+        if d.on_hold || d.in_redemption_or_pending_delete || !any_ns {
             continue;
         }
-        ns.sort_unstable();
-        ns.dedup();
-        used_hosts.extend(d.ns.iter().filter(|n| n.is_below(origin)));
-        let mut ds = d.ds.clone();
-        ds.sort_unstable();
-        ds.dedup();
-        delegations.push((
-            d.name.clone(),
-            Node {
-                ns,
-                ds,
-                ..Node::default()
-            },
-        ));
+        *is_delegated = true;
+        delegations += 1;
+        for n in d.ns.iter().filter(|n| n.is_below(origin)) {
+            if let Some(&h) = host_index.get(n) {
+                used[h] = true;
+            }
+        }
     }
-    used_hosts.extend(apex.apex_ns.iter().filter(|n| hosts.contains_key(*n)));
-    used_hosts.sort_unstable();
-    used_hosts.dedup();
-    // Address owners, sorted: used hosts with addresses merged with the apex glue.
-    let host_glue = used_hosts
-        .into_iter()
-        .filter_map(|h| hosts.get(h).filter(|a| !a.is_empty()).map(|a| (h, a)));
+    for n in &apex.apex_ns {
+        if let Some(&h) = host_index.get(n) {
+            used[h] = true;
+        }
+    }
+    // Address owners in name order: used hosts with addresses merged with the apex glue.
     let mut glue: Vec<(DnsName, Node)> = Vec::new();
     let mut add_glue = |owner: &DnsName, lists: &[&Vec<IpAddr>]| {
         let mut node = Node::default();
@@ -283,7 +286,12 @@ pub fn zone_contents(
         node.aaaa.dedup();
         glue.push((owner.clone(), node));
     };
-    let mut host_glue = host_glue.peekable();
+    let mut host_glue = host_list
+        .iter()
+        .zip(&used)
+        .filter(|(&(_, a), &u)| u && !a.is_empty())
+        .map(|(&(h, a), _)| (h, a))
+        .peekable();
     let mut apex_glue = apex.apex_glue.iter().peekable();
     loop {
         match (host_glue.peek(), apex_glue.peek()) {
@@ -313,13 +321,30 @@ pub fn zone_contents(
             }
         }
     }
-    // Merge delegations and glue (glue at a delegation point joins its node).
-    let mut merged: Vec<(DnsName, Node)> = Vec::with_capacity(delegations.len() + glue.len());
+    // Delegations and glue in one sorted list (glue at a delegation point joins its node).
+    let mut nodes: Vec<(DnsName, Node)> = Vec::with_capacity(delegations + glue.len());
     let mut glue = glue.into_iter().peekable();
-    for (owner, mut node) in delegations {
+    for (&(_, i), _) in order.iter().zip(&delegated).filter(|(_, &del)| del) {
+        let d = &domains[i];
+        let mut ns: Vec<DnsName> = Vec::with_capacity(d.ns.len());
+        ns.extend(
+            d.ns.iter()
+                .filter(|n| !n.is_below(origin) || addrs_of(n).is_some())
+                .cloned(),
+        );
+        ns.sort_unstable();
+        ns.dedup();
+        let mut ds = d.ds.clone();
+        ds.sort_unstable();
+        ds.dedup();
+        let mut node = Node {
+            ns,
+            ds,
+            ..Node::default()
+        };
         while let Some((g, _)) = glue.peek() {
-            match g.cmp(&owner) {
-                std::cmp::Ordering::Less => merged.extend(glue.next()),
+            match g.cmp(&d.name) {
+                std::cmp::Ordering::Less => nodes.extend(glue.next()),
                 std::cmp::Ordering::Equal => {
                     if let Some((_, addrs)) = glue.next() {
                         node.a = addrs.a;
@@ -330,15 +355,15 @@ pub fn zone_contents(
                 std::cmp::Ordering::Greater => break,
             }
         }
-        merged.push((owner, node));
+        nodes.push((d.name.clone(), node));
     }
-    merged.extend(glue);
+    nodes.extend(glue);
     sort_warnings(&mut warnings);
     (
         Zone {
             apex: apex.clone(),
             // Sorted input: the map is bulk-built.
-            nodes: merged.into_iter().collect(),
+            nodes: nodes.into_iter().collect(),
         },
         warnings,
     )
