@@ -149,6 +149,23 @@ fn generate(count: usize) -> Result<(Vec<DomainDelegationState>, HostAddrs), Ben
     Ok((domains, hosts))
 }
 
+/// A line of `/proc/self/status` in kB (`VmHWM`: peak resident set, `VmRSS`: current).
+fn proc_status_kb(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Restarts the peak-RSS counter (Linux: "5" to clear_refs), so the next `VmHWM` is the
+/// peak of what follows. False where that is not supported.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or_else(|| "?".into(), |kb| format!("{:.0} MB", kb as f64 / 1024.0))
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -233,6 +250,8 @@ async fn main() -> Result<(), BenchError> {
 
     let dir = tempfile::tempdir().map_err(err)?;
     let path = dir.path().join("tld.zone");
+    let rss_input = proc_status_kb("VmRSS:");
+    let peak_reset = reset_peak_rss();
     let t = Instant::now();
     let (zone, warnings) = zone_contents(&apex, &domains, &hosts);
     let t_gen = t.elapsed();
@@ -249,6 +268,16 @@ async fn main() -> Result<(), BenchError> {
         t_gen.as_secs_f64(),
         t_total.as_secs_f64(),
         size as f64 / 1e6
+    );
+    println!(
+        "memory: RSS with the test data {}, peak during generate+write {}{}",
+        mb(rss_input),
+        mb(proc_status_kb("VmHWM:")),
+        if peak_reset {
+            ""
+        } else {
+            " (process peak: reset unsupported)"
+        }
     );
     if tool_available("kzonecheck") {
         let k = kzonecheck(&path, &apex.origin).map_err(err)?;
