@@ -51,6 +51,18 @@ pub trait DelegationSource: Send + Sync {
         position: Position,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<JournalEntry>, SourceError>> + Send;
+    /// The data as it was at `position` (every change up to it, none after), for a publisher
+    /// that resumes from its stored position without re-diffing the served zone. `None`
+    /// when the source cannot tell (no history kept, or `position` is beyond its head, as
+    /// after a database restore): the publisher then does the full start-up reconcile, so
+    /// the default is always safe.
+    fn snapshot_at(
+        &self,
+        position: Position,
+    ) -> impl Future<Output = Result<Option<Snapshot>, SourceError>> + Send {
+        let _ = position;
+        async { Ok(None) }
+    }
 }
 
 impl<T: DelegationSource> DelegationSource for Arc<T> {
@@ -64,6 +76,12 @@ impl<T: DelegationSource> DelegationSource for Arc<T> {
     ) -> impl Future<Output = Result<Vec<JournalEntry>, SourceError>> + Send {
         (**self).changes_since(position, limit)
     }
+    fn snapshot_at(
+        &self,
+        position: Position,
+    ) -> impl Future<Output = Result<Option<Snapshot>, SourceError>> + Send {
+        (**self).snapshot_at(position)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +90,30 @@ struct MemoryInner {
     domains: BTreeMap<DnsName, DomainDelegationState>,
     hosts: HostAddrs,
     journal: Vec<JournalEntry>,
+    /// The data at position 0, replayed by `snapshot_at` (a journal keeps its history).
+    base_domains: BTreeMap<DnsName, DomainDelegationState>,
+    base_hosts: HostAddrs,
+}
+
+fn apply(
+    domains: &mut BTreeMap<DnsName, DomainDelegationState>,
+    hosts: &mut HostAddrs,
+    change: &Change,
+) {
+    match change {
+        Change::Domain(d) => {
+            domains.insert(d.name.clone(), d.clone());
+        }
+        Change::DomainDeleted(n) => {
+            domains.remove(n);
+        }
+        Change::Host { name, addrs } => {
+            hosts.insert(name.clone(), addrs.clone());
+        }
+        Change::HostDeleted(n) => {
+            hosts.remove(n);
+        }
+    }
 }
 
 /// An in-memory registry with a journal.
@@ -82,9 +124,12 @@ pub struct MemorySource {
 
 impl MemorySource {
     pub fn new(domains: Vec<DomainDelegationState>, hosts: HostAddrs) -> Self {
+        let domains: BTreeMap<_, _> = domains.into_iter().map(|d| (d.name.clone(), d)).collect();
         let inner = MemoryInner {
             position: 0,
-            domains: domains.into_iter().map(|d| (d.name.clone(), d)).collect(),
+            base_domains: domains.clone(),
+            base_hosts: hosts.clone(),
+            domains,
             hosts,
             journal: Vec::new(),
         };
@@ -100,20 +145,8 @@ impl MemorySource {
     /// Records a change; returns its position.
     pub fn push(&self, change: Change) -> Position {
         let mut inner = self.lock();
-        match &change {
-            Change::Domain(d) => {
-                inner.domains.insert(d.name.clone(), d.clone());
-            }
-            Change::DomainDeleted(n) => {
-                inner.domains.remove(n);
-            }
-            Change::Host { name, addrs } => {
-                inner.hosts.insert(name.clone(), addrs.clone());
-            }
-            Change::HostDeleted(n) => {
-                inner.hosts.remove(n);
-            }
-        }
+        let MemoryInner { domains, hosts, .. } = &mut *inner;
+        apply(domains, hosts, &change);
         inner.position += 1;
         let position = inner.position;
         inner.journal.push(JournalEntry {
@@ -156,5 +189,69 @@ impl DelegationSource for MemorySource {
         let inner = self.lock();
         let start = inner.journal.partition_point(|e| e.position <= position);
         Ok(inner.journal[start..].iter().take(limit).cloned().collect())
+    }
+
+    async fn snapshot_at(&self, position: Position) -> Result<Option<Snapshot>, SourceError> {
+        let inner = self.lock();
+        if position < 0 || position > inner.position {
+            return Ok(None);
+        }
+        let (domains, hosts) = if position == inner.position {
+            (inner.domains.clone(), inner.hosts.clone())
+        } else {
+            let (mut domains, mut hosts) = (inner.base_domains.clone(), inner.base_hosts.clone());
+            for e in inner.journal.iter().take_while(|e| e.position <= position) {
+                apply(&mut domains, &mut hosts, &e.change);
+            }
+            (domains, hosts)
+        };
+        Ok(Some(Snapshot {
+            position,
+            domains: domains.into_values().collect(),
+            hosts,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> DnsName {
+        DnsName::new(s).expect("valid name")
+    }
+
+    fn dom(name: &str, ns: &str) -> DomainDelegationState {
+        DomainDelegationState {
+            name: n(name),
+            ns: vec![n(ns)],
+            ds: vec![],
+            on_hold: false,
+            in_redemption_or_pending_delete: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_source_goes_back_in_time() {
+        let src = MemorySource::new(vec![dom("a.tld", "ns.one.example")], HostAddrs::new());
+        src.push(Change::Domain(dom("a.tld", "ns.two.example")));
+        src.push(Change::Domain(dom("b.tld", "ns.two.example")));
+        src.push(Change::DomainDeleted(n("a.tld")));
+        let names = |s: &Snapshot| {
+            s.domains
+                .iter()
+                .map(|d| (d.name.to_string(), d.ns[0].to_string()))
+                .collect::<Vec<_>>()
+        };
+        let at0 = src.snapshot_at(0).await.expect("at").expect("known");
+        assert_eq!(names(&at0), [("a.tld.".into(), "ns.one.example.".into())]);
+        let at2 = src.snapshot_at(2).await.expect("at").expect("known");
+        assert_eq!(at2.position, 2);
+        assert_eq!(at2.domains.len(), 2);
+        let at3 = src.snapshot_at(3).await.expect("at").expect("known");
+        let head = src.snapshot().await.expect("snapshot");
+        assert_eq!(names(&at3), names(&head));
+        assert!(src.snapshot_at(4).await.expect("at").is_none());
+        assert!(src.snapshot_at(-1).await.expect("at").is_none());
     }
 }
