@@ -1,7 +1,8 @@
 //! The publisher's input: a consistent snapshot and the changes after a journal position.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -196,18 +197,73 @@ impl DelegationSource for MemorySource {
         if position < 0 || position > inner.position {
             return Ok(None);
         }
-        let (domains, hosts) = if position == inner.position {
-            (inner.domains.clone(), inner.hosts.clone())
-        } else {
-            let (mut domains, mut hosts) = (inner.base_domains.clone(), inner.base_hosts.clone());
-            for e in inner.journal.iter().take_while(|e| e.position <= position) {
-                apply(&mut domains, &mut hosts, &e.change);
+        // The head's data with every object changed after `position` put back to its state
+        // there (the latest entry at or below it, else the initial data): one copy of the
+        // data, as `snapshot` makes, instead of a replay of the whole journal.
+        let start = inner.journal.partition_point(|e| e.position <= position);
+        let mut later_domains: HashSet<&DnsName> = HashSet::new();
+        let mut later_hosts: HashSet<&DnsName> = HashSet::new();
+        for e in &inner.journal[start..] {
+            match &e.change {
+                Change::Domain(d) => later_domains.insert(&d.name),
+                Change::DomainDeleted(n) => later_domains.insert(n),
+                Change::Host { name, .. } | Change::HostDeleted(name) => later_hosts.insert(name),
+            };
+        }
+        let mut domains_then: HashMap<&DnsName, Option<&DomainDelegationState>> = later_domains
+            .iter()
+            .map(|n| (*n, inner.base_domains.get(*n)))
+            .collect();
+        let mut hosts_then: HashMap<&DnsName, Option<&Vec<IpAddr>>> = later_hosts
+            .iter()
+            .map(|n| (*n, inner.base_hosts.get(*n)))
+            .collect();
+        for e in &inner.journal[..start] {
+            match &e.change {
+                Change::Domain(d) => {
+                    if let Some(v) = domains_then.get_mut(&d.name) {
+                        *v = Some(d);
+                    }
+                }
+                Change::DomainDeleted(n) => {
+                    if let Some(v) = domains_then.get_mut(n) {
+                        *v = None;
+                    }
+                }
+                Change::Host { name, addrs } => {
+                    if let Some(v) = hosts_then.get_mut(name) {
+                        *v = Some(addrs);
+                    }
+                }
+                Change::HostDeleted(n) => {
+                    if let Some(v) = hosts_then.get_mut(n) {
+                        *v = None;
+                    }
+                }
             }
-            (domains, hosts)
-        };
+        }
+        // In no particular order: the zone computation sorts by itself.
+        let domains: Vec<DomainDelegationState> = inner
+            .domains
+            .iter()
+            .filter(|(n, _)| !later_domains.contains(n))
+            .map(|(_, d)| d.clone())
+            .chain(domains_then.values().filter_map(|d| d.cloned()))
+            .collect();
+        let mut hosts: HostAddrs = inner
+            .hosts
+            .iter()
+            .filter(|(n, _)| !later_hosts.contains(n))
+            .map(|(n, a)| (n.clone(), a.clone()))
+            .collect();
+        hosts.extend(
+            hosts_then
+                .into_iter()
+                .filter_map(|(n, a)| a.map(|a| (n.clone(), a.clone()))),
+        );
         Ok(Some(Snapshot {
             position,
-            domains: domains.into_values().collect(),
+            domains,
             hosts,
         }))
     }
@@ -238,10 +294,13 @@ mod tests {
         src.push(Change::Domain(dom("b.tld", "ns.two.example")));
         src.push(Change::DomainDeleted(n("a.tld")));
         let names = |s: &Snapshot| {
-            s.domains
+            let mut v: Vec<(String, String)> = s
+                .domains
                 .iter()
                 .map(|d| (d.name.to_string(), d.ns[0].to_string()))
-                .collect::<Vec<_>>()
+                .collect();
+            v.sort();
+            v
         };
         let at0 = src.snapshot_at(0).await.expect("at").expect("known");
         assert_eq!(names(&at0), [("a.tld.".into(), "ns.one.example.".into())]);
