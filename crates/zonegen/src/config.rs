@@ -157,6 +157,12 @@ pub struct TsigConfig {
 pub struct SecondariesConfig {
     #[serde(default)]
     pub notify: Vec<SocketAddr>,
+    /// TSIG key for the NOTIFYs; without it they are signed with `primary.tsig`.
+    pub tsig: Option<TsigConfig>,
+    /// Send the NOTIFYs unsigned even though a key is configured (secondaries that accept
+    /// any NOTIFY from the address can be made to poll by anyone spoofing it).
+    #[serde(default)]
+    pub danger_unsigned_notify: bool,
 }
 
 /// How the publisher works; defaults as in [`PublisherConfig::new`].
@@ -264,28 +270,32 @@ impl Config {
                 return bad("primary.tsig needs exactly one of secret and secret_env");
             }
         }
+        if let Some(t) = &self.secondaries.tsig {
+            if t.secret.is_some() == t.secret_env.is_some() {
+                return bad("secondaries.tsig needs exactly one of secret and secret_env");
+            }
+            if self.secondaries.danger_unsigned_notify {
+                return bad("secondaries.tsig and danger_unsigned_notify contradict each other");
+            }
+        }
         Ok(())
     }
 
     /// The TSIG key, reading `secret_env` from the environment if that is how it is given.
     pub fn tsig_key(&self) -> Result<Option<TsigKey>, ConfigError> {
-        let Some(t) = &self.primary.tsig else {
+        resolve_key(self.primary.tsig.as_ref(), "primary.tsig")
+    }
+
+    /// The key NOTIFYs are signed with: `secondaries.tsig`, else the primary's key, else
+    /// none; none at all with `danger_unsigned_notify`.
+    pub fn notify_key(&self) -> Result<Option<TsigKey>, ConfigError> {
+        if self.secondaries.danger_unsigned_notify {
             return Ok(None);
-        };
-        let secret = match (&t.secret, &t.secret_env) {
-            (Some(s), None) => s.expose().to_owned(),
-            (None, Some(var)) => std::env::var(var).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "primary.tsig.secret_env: environment variable {var} is not set"
-                ))
-            })?,
-            _ => {
-                return Err(ConfigError::Invalid(
-                    "primary.tsig needs exactly one of secret and secret_env".into(),
-                ))
-            }
-        };
-        Ok(Some(TsigKey::new(&t.name, &t.algorithm, &secret)?))
+        }
+        match &self.secondaries.tsig {
+            Some(t) => resolve_key(Some(t), "secondaries.tsig"),
+            None => self.tsig_key(),
+        }
     }
 
     /// The publisher's settings.
@@ -298,6 +308,7 @@ impl Config {
         let p = &self.publish;
         c.key = self.tsig_key()?;
         c.notify = self.secondaries.notify.clone();
+        c.notify_key = self.notify_key()?;
         c.reload_command = self.primary.reload_command.clone();
         c.poll_interval = Duration::from_millis(p.poll_interval_ms);
         c.batch_limit = p.batch_limit;
@@ -313,6 +324,26 @@ impl Config {
         c.max_rediff_owners = p.max_rediff_owners;
         Ok(c)
     }
+}
+
+fn resolve_key(t: Option<&TsigConfig>, table: &str) -> Result<Option<TsigKey>, ConfigError> {
+    let Some(t) = t else {
+        return Ok(None);
+    };
+    let secret = match (&t.secret, &t.secret_env) {
+        (Some(s), None) => s.expose().to_owned(),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "{table}.secret_env: environment variable {var} is not set"
+            ))
+        })?,
+        _ => {
+            return Err(ConfigError::Invalid(format!(
+                "{table} needs exactly one of secret and secret_env"
+            )))
+        }
+    };
+    Ok(Some(TsigKey::new(&t.name, &t.algorithm, &secret)?))
 }
 
 #[cfg(test)]
@@ -332,7 +363,70 @@ mod tests {
         assert!(cfg.metrics.listen.is_some());
         let tsig = cfg.primary.tsig.as_ref().expect("tsig");
         assert_eq!(tsig.secret_env.as_deref(), Some("ZONEGEN_TSIG_SECRET"));
+        let notify = cfg.secondaries.tsig.as_ref().expect("secondaries.tsig");
+        assert_eq!(notify.name, "zonegen-notify");
+        assert_eq!(notify.algorithm, "hmac-sha256");
+        assert_eq!(
+            notify.secret_env.as_deref(),
+            Some("ZONEGEN_NOTIFY_TSIG_SECRET")
+        );
+        assert!(!cfg.secondaries.danger_unsigned_notify);
         assert!(!format!("{cfg:?}").contains("secret = "));
+    }
+
+    const PRIMARY_SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==";
+    const NOTIFY_SECRET: &str = "bm90aWZ5LW5vdGlmeS1ub3RpZnktbm90aWZ5IQ==";
+
+    fn notify_key_name(text: &str) -> Option<String> {
+        let cfg = Config::parse(text, Path::new("t.toml")).expect("parses");
+        cfg.publisher()
+            .expect("publisher")
+            .notify_key
+            .map(|k| k.name().trim_end_matches('.').to_owned())
+    }
+
+    /// NOTIFY signing: a key of its own, else the primary's, else unsigned; the "danger"
+    /// switch turns it off and contradicts a key of its own.
+    #[test]
+    fn notify_key_from_secondaries_or_primary() {
+        let primary = format!(
+            "{}\n[primary.tsig]\nname = \"zonegen-key\"\nsecret = \"{PRIMARY_SECRET}\"\n",
+            minimal()
+        );
+        assert_eq!(notify_key_name(&minimal()), None, "no key at all: unsigned");
+        assert_eq!(
+            notify_key_name(&primary).as_deref(),
+            Some("zonegen-key"),
+            "reuses the UPDATE key"
+        );
+        let own = format!(
+            "{primary}\n[secondaries]\nnotify = [\"127.0.0.1:53\"]\n\
+             [secondaries.tsig]\nname = \"zonegen-notify\"\nsecret = \"{NOTIFY_SECRET}\"\n"
+        );
+        assert_eq!(notify_key_name(&own).as_deref(), Some("zonegen-notify"));
+        let cfg = Config::parse(&own, Path::new("t.toml")).expect("parses");
+        assert_eq!(
+            cfg.publisher().expect("publisher").key.map(|k| k.name()),
+            cfg.tsig_key().expect("key").map(|k| k.name()),
+            "UPDATEs keep the primary's key"
+        );
+        assert!(!format!("{cfg:?}").contains(NOTIFY_SECRET));
+        let unsigned = format!("{primary}\n[secondaries]\ndanger_unsigned_notify = true\n");
+        assert_eq!(notify_key_name(&unsigned), None);
+        let both = format!(
+            "{}\n[secondaries]\ndanger_unsigned_notify = true\n\
+             [secondaries.tsig]\nname = \"k\"\nsecret = \"{NOTIFY_SECRET}\"\n",
+            minimal()
+        );
+        assert!(matches!(
+            Config::parse(&both, Path::new("t.toml")),
+            Err(ConfigError::Invalid(_))
+        ));
+        let no_secret = format!("{}\n[secondaries.tsig]\nname = \"k\"\n", minimal());
+        assert!(matches!(
+            Config::parse(&no_secret, Path::new("t.toml")),
+            Err(ConfigError::Invalid(_))
+        ));
     }
 
     fn minimal() -> String {

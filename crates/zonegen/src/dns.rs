@@ -235,6 +235,30 @@ pub fn build_update(
     Ok(upd.additional())
 }
 
+/// A zone's SOA as served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedSoa {
+    pub mname: DnsName,
+    pub rname: DnsName,
+    pub serial: u32,
+    pub refresh: u32,
+    pub retry: u32,
+    pub expire: u32,
+    pub minimum: u32,
+}
+
+impl ServedSoa {
+    /// Whether everything but the serial is what `apex` configures.
+    pub fn matches(&self, apex: &ApexConfig) -> bool {
+        self.mname == apex.mname
+            && self.rname == apex.rname
+            && self.refresh == apex.refresh
+            && self.retry == apex.retry
+            && self.expire == apex.expire
+            && self.minimum == apex.minimum
+    }
+}
+
 /// A DNS server we talk to over TCP (UPDATE, SOA, AXFR) and UDP (NOTIFY).
 #[derive(Debug, Clone)]
 pub struct DnsClient {
@@ -356,16 +380,13 @@ impl DnsClient {
     /// The serial of the zone's SOA as this server answers it; `None` if it does not serve
     /// the zone (SERVFAIL, REFUSED, NOTAUTH, no SOA).
     pub async fn soa_serial(&self, origin: &DnsName) -> Result<Option<u32>, DnsError> {
-        let mut msg = MessageBuilder::new_vec();
-        msg.header_mut().set_id(random_id());
-        let mut q = msg.question();
-        q.push((origin.to_wire(), Rtype::SOA)).map_err(build_err)?;
+        Ok(self.soa(origin).await?.map(|s| s.serial))
+    }
+
+    /// The zone's SOA as this server answers it; `None` if it does not serve the zone.
+    pub async fn soa(&self, origin: &DnsName) -> Result<Option<ServedSoa>, DnsError> {
         // SOA queries are not signed: any server answers them.
-        let plain = DnsClient {
-            key: None,
-            ..self.clone()
-        };
-        let answer = plain.exchange(q.additional()).await?;
+        let answer = self.query(origin, Rtype::SOA).await?;
         if answer.header().rcode() != Rcode::NOERROR || !answer.header().aa() {
             return Ok(None);
         }
@@ -375,13 +396,68 @@ impl DnsClient {
         match section.limit_to::<Soa<ParsedName<&[u8]>>>().next() {
             Some(rr) => {
                 let rr = rr.map_err(|_| DnsError::Malformed(self.server))?;
-                Ok(Some(rr.data().serial().into_int()))
+                let soa = rr.data();
+                let name = |n: &ParsedName<&[u8]>| {
+                    DnsName::new(&n.to_string()).map_err(|_| DnsError::Malformed(self.server))
+                };
+                Ok(Some(ServedSoa {
+                    mname: name(soa.mname())?,
+                    rname: name(soa.rname())?,
+                    serial: soa.serial().into_int(),
+                    refresh: soa.refresh().as_secs(),
+                    retry: soa.retry().as_secs(),
+                    expire: soa.expire().as_secs(),
+                    minimum: soa.minimum().as_secs(),
+                }))
             }
             None => Ok(None),
         }
     }
 
-    /// NOTIFY (RFC 1996) over UDP, waiting briefly for the acknowledgement.
+    /// The NS RRset this server answers for `name` (sorted; from the answer or, for a
+    /// delegation, the referral).
+    pub async fn ns_names(&self, name: &DnsName) -> Result<Vec<DnsName>, DnsError> {
+        Ok(self.referral_ns(name).await?.0)
+    }
+
+    /// The addresses this server gives for `name` (sorted): authoritative data, or glue when
+    /// `name` lies below a delegation.
+    pub async fn addresses(&self, name: &DnsName) -> Result<Vec<std::net::IpAddr>, DnsError> {
+        let server = self.server;
+        let bad = |_: domain::base::wire::ParseError| DnsError::Malformed(server);
+        let mut out = Vec::new();
+        for rtype in [Rtype::A, Rtype::AAAA] {
+            let answer = self.query(name, rtype).await?;
+            for section in [
+                answer.answer().map_err(bad)?,
+                answer.additional().map_err(bad)?,
+            ] {
+                for rr in section.limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>() {
+                    let rr = rr.map_err(bad)?;
+                    if DnsName::new(&rr.owner().to_string()).ok().as_ref() != Some(name) {
+                        continue;
+                    }
+                    match rr.data() {
+                        AllRecordData::A(a) if rtype == Rtype::A => {
+                            out.push(std::net::IpAddr::V4(a.addr()))
+                        }
+                        AllRecordData::Aaaa(a) if rtype == Rtype::AAAA => {
+                            out.push(std::net::IpAddr::V6(a.addr()))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// NOTIFY (RFC 1996) over UDP, waiting briefly for the acknowledgement. Signed with the
+    /// client's TSIG key when it has one (RFC 8945), and then the acknowledgement must be
+    /// signed too: a secondary that requires the key refuses a NOTIFY without it, and an
+    /// unsigned "acknowledgement" could come from anyone.
     pub async fn notify(&self, apex: &ApexConfig, serial: u32) -> Result<(), DnsError> {
         let mut msg = MessageBuilder::new_vec();
         let id = random_id();
@@ -399,34 +475,63 @@ impl DnsClient {
             soa_rdata(apex, serial),
         ))
         .map_err(build_err)?;
-        let bytes = ans.finish();
-        let bind: SocketAddr = if self.server.is_ipv4() {
-            ([127, 0, 0, 1], 0).into()
-        } else {
-            (std::net::Ipv6Addr::LOCALHOST, 0).into()
+        let mut request = ans.additional();
+        let tx = match &self.key {
+            Some(key) => Some(
+                ClientTransaction::request(key.0.clone(), &mut request, Time48::now())
+                    .map_err(build_err)?,
+            ),
+            None => None,
         };
-        let bind = if self.server.ip().is_loopback() {
-            bind
+        let bytes = request.finish();
+        let bind: SocketAddr = if self.server.ip().is_loopback() {
+            if self.server.is_ipv4() {
+                ([127, 0, 0, 1], 0).into()
+            } else {
+                (std::net::Ipv6Addr::LOCALHOST, 0).into()
+            }
         } else if self.server.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         };
         let sock = UdpSocket::bind(bind).await.map_err(|e| self.io(e))?;
+        // Bounded: a UDP answer is read into this buffer and no further.
         let mut buf = vec![0u8; 4096];
         for _attempt in 0..3 {
             sock.send_to(&bytes, self.server)
                 .await
                 .map_err(|e| self.io(e))?;
-            let wait = tokio::time::timeout(self.timeout / 3, sock.recv_from(&mut buf)).await;
-            if let Ok(Ok((len, from))) = wait {
-                if from == self.server {
-                    if let Ok(m) = Message::from_slice(&buf[..len]) {
-                        if m.header().id() == id && m.header().qr() {
-                            return Ok(());
-                        }
-                    }
+            let deadline = tokio::time::Instant::now() + self.timeout / 3;
+            // Anything that is not our answer (another id, another sender, garbage) is
+            // ignored until the attempt's time is up.
+            while let Ok(Ok((len, from))) =
+                tokio::time::timeout_at(deadline, sock.recv_from(&mut buf)).await
+            {
+                if from != self.server {
+                    continue;
                 }
+                let Ok(mut m) = Message::from_octets(buf[..len].to_vec()) else {
+                    continue;
+                };
+                if m.header().id() != id || !m.header().qr() {
+                    continue;
+                }
+                let rcode = m.header().rcode();
+                if rcode != Rcode::NOERROR {
+                    return Err(DnsError::Rcode {
+                        server: self.server,
+                        rcode,
+                    });
+                }
+                if let Some(tx) = &tx {
+                    tx.answer(&mut m, Time48::now())
+                        .map_err(|e| DnsError::Tsig {
+                            server: self.server,
+                            reason: e.to_string(),
+                        })?;
+                }
+                return Ok(());
             }
         }
         Err(DnsError::Timeout(self.server))
@@ -568,13 +673,16 @@ impl DnsClient {
         plain.exchange(q.additional()).await
     }
 
-    /// Asks (non-recursively) for `name`'s NS and DS, as a resolver would.
-    pub async fn referral(&self, name: &DnsName) -> Result<Referral, DnsError> {
-        let mut out = Referral::default();
+    /// The NS names for `name` from the answer and authority sections, sorted, and the answer.
+    async fn referral_ns(
+        &self,
+        name: &DnsName,
+    ) -> Result<(Vec<DnsName>, Message<Vec<u8>>), DnsError> {
         let answer = self.query(name, Rtype::NS).await?;
         let server = self.server;
         let bad = |_: domain::base::wire::ParseError| DnsError::Malformed(server);
         let bad_name = |_: crate::name::NameError| DnsError::Malformed(server);
+        let mut ns = Vec::new();
         for section in [
             answer.answer().map_err(bad)?,
             answer.authority().map_err(bad)?,
@@ -582,11 +690,23 @@ impl DnsClient {
             for rr in section.limit_to::<domain::rdata::Ns<ParsedName<&[u8]>>>() {
                 let rr = rr.map_err(bad)?;
                 if DnsName::new(&rr.owner().to_string()).ok().as_ref() == Some(name) {
-                    out.ns
-                        .push(DnsName::new(&rr.data().nsdname().to_string()).map_err(bad_name)?);
+                    ns.push(DnsName::new(&rr.data().nsdname().to_string()).map_err(bad_name)?);
                 }
             }
         }
+        ns.sort();
+        ns.dedup();
+        Ok((ns, answer))
+    }
+
+    /// Asks (non-recursively) for `name`'s NS and DS, as a resolver would.
+    pub async fn referral(&self, name: &DnsName) -> Result<Referral, DnsError> {
+        let mut out = Referral::default();
+        let (ns, answer) = self.referral_ns(name).await?;
+        out.ns = ns;
+        let server = self.server;
+        let bad = |_: domain::base::wire::ParseError| DnsError::Malformed(server);
+        let bad_name = |_: crate::name::NameError| DnsError::Malformed(server);
         let additional = answer.additional().map_err(bad)?;
         for rr in additional.limit_to::<AllRecordData<&[u8], ParsedName<&[u8]>>>() {
             let rr = rr.map_err(bad)?;

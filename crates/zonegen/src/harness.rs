@@ -131,6 +131,10 @@ fn wait_tcp(
     }
 }
 
+/// The name of the TSIG key the harness's Knot and NSD share (one key for UPDATE, transfers
+/// and NOTIFY, as `zonegen.toml` does when `[secondaries.tsig]` is left out).
+pub const TEST_KEY_NAME: &str = "zonegen-test-key";
+
 /// A knotd on 127.0.0.1:`port` with its own config, storage and rundir in a temp dir.
 #[derive(Debug)]
 pub struct Knot {
@@ -160,11 +164,14 @@ impl Knot {
             std::fs::create_dir_all(d.join(sub))?;
         }
         let port = free_port()?;
-        let (key, secret) = TsigKey::generate("zonegen-test-key")?;
+        let (key, secret) = TsigKey::generate(TEST_KEY_NAME)?;
         let zone_file = d.join("zones").join(format!("{}zone", origin));
         write_zone(&zone_file)?;
+        // Knot's own NOTIFY to the secondary is signed too: NSD accepts only signed ones.
         let notify = match notify_port {
-            Some(p) => format!("remote:\n  - id: nsd\n    address: 127.0.0.1@{p}\n"),
+            Some(p) => format!(
+                "remote:\n  - id: nsd\n    address: 127.0.0.1@{p}\n    key: {TEST_KEY_NAME}\n"
+            ),
             None => String::new(),
         };
         let zone_notify = if notify_port.is_some() {
@@ -172,14 +179,16 @@ impl Knot {
         } else {
             ""
         };
+        // ACL `signed`: zonegen's UPDATEs and NSD's transfers, with the key. ACL `xfr`: unsigned
+        // AXFR from loopback, for the tests' own look at the served zone.
         let conf = format!(
             "server:\n    rundir: \"{run}\"\n    user: root:root\n    listen: 127.0.0.1@{port}\n    \
              background-workers: 1\n    tcp-workers: 2\n    udp-workers: 1\n\
              log:\n  - target: \"{log}\"\n    any: info\n\
              database:\n    storage: \"{db}\"\n\
-             key:\n  - id: zonegen-test-key\n    algorithm: hmac-sha256\n    secret: {secret}\n\
+             key:\n  - id: {TEST_KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {secret}\n\
              {notify}\
-             acl:\n  - id: signed\n    address: 127.0.0.1\n    key: zonegen-test-key\n    action: [update, transfer]\n\
+             acl:\n  - id: signed\n    address: 127.0.0.1\n    key: {TEST_KEY_NAME}\n    action: [update, transfer]\n\
              \x20 - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
              template:\n  - id: default\n    storage: \"{zones}\"\n    zonefile-sync: -1\n    \
              zonefile-load: difference\n    journal-content: changes\n    journal-max-usage: 2G\n\
@@ -243,7 +252,8 @@ impl Drop for Knot {
     }
 }
 
-/// An NSD secondary on 127.0.0.1:`port`, transferring the zone from a primary.
+/// An NSD secondary on 127.0.0.1:`port`, transferring the zone from a primary. It accepts
+/// only NOTIFYs signed with the primary's TSIG key and transfers with that key.
 #[derive(Debug)]
 pub struct Nsd {
     child: Child,
@@ -252,10 +262,12 @@ pub struct Nsd {
 }
 
 impl Nsd {
-    /// Starts nsd (foreground) as a secondary of `origin` from 127.0.0.1:`primary_port`.
-    pub fn start(origin: &DnsName, port: u16, primary_port: u16) -> Result<Nsd, HarnessError> {
+    /// Starts nsd (foreground) as a secondary of `origin` from `primary` (its port and key).
+    pub fn start(origin: &DnsName, port: u16, primary: &Knot) -> Result<Nsd, HarnessError> {
         let dir = tempfile::Builder::new().prefix("zonegen-nsd-").tempdir()?;
         let d = dir.path();
+        let primary_port = primary.port;
+        let secret = primary.secret.expose();
         let conf = format!(
             "server:\n    ip-address: 127.0.0.1@{port}\n    port: {port}\n    username: \"\"\n    \
              chroot: \"\"\n    zonesdir: \"{d}\"\n    database: \"\"\n    zonelistfile: \"{d}/zone.list\"\n    \
@@ -263,8 +275,10 @@ impl Nsd {
              logfile: \"{d}/nsd.log\"\n    xfrd-reload-timeout: 0\n    server-count: 1\n    \
              verbosity: 1\n    zonefiles-write: 0\n\
              remote-control:\n    control-enable: no\n\
+             key:\n    name: \"{TEST_KEY_NAME}\"\n    algorithm: hmac-sha256\n    secret: \"{secret}\"\n\
              zone:\n    name: \"{origin}\"\n    zonefile: \"{origin}zone\"\n    \
-             allow-notify: 127.0.0.1 NOKEY\n    request-xfr: 127.0.0.1@{primary_port} NOKEY\n",
+             allow-notify: 127.0.0.1 {TEST_KEY_NAME}\n    \
+             request-xfr: 127.0.0.1@{primary_port} {TEST_KEY_NAME}\n",
             d = d.display(),
         );
         let conf_path = d.join("nsd.conf");

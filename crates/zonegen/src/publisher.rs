@@ -6,9 +6,11 @@
 //!   in the database, saved after the server acknowledged a batch. Each UPDATE carries the
 //!   prerequisite "the SOA is exactly the one with the previous serial" and replaces whole
 //!   RRsets with their end state, so it applies once or not at all and describes a state,
-//!   not a delta. At start-up (and after any failure) the publisher does not trust the
-//!   position: it takes a snapshot, transfers the served zone (AXFR), and sends the
-//!   difference — "re-diffing from the DB state". A crash anywhere is repaired that way.
+//!   not a delta. After any failure the publisher does not trust the position: it takes a
+//!   snapshot, transfers the served zone (AXFR), and sends the difference — "re-diffing
+//!   from the DB state". At start-up it does the same unless the primary serves exactly the
+//!   serial stored with the position (then it resumes from there; [`Publisher::start`] says
+//!   why that is safe). A crash anywhere is repaired that way.
 //! - **Server lost track** (prerequisite failed, zone not served, apex differs, or the
 //!   difference is too large to send as UPDATEs): full reload — atomic master file, then the
 //!   configured reload command (`knotc zone-reload`), then wait for the new serial.
@@ -70,6 +72,8 @@ pub struct PublisherConfig {
     pub key: Option<TsigKey>,
     /// Secondaries to NOTIFY after each published batch.
     pub notify: Vec<SocketAddr>,
+    /// TSIG key the NOTIFYs are signed with (`None`: unsigned).
+    pub notify_key: Option<TsigKey>,
     /// The master file the primary loads on a full reload.
     pub zone_file: PathBuf,
     /// argv of the full-reload command, e.g. `knotc -s SOCK zone-reload tld.`.
@@ -105,6 +109,7 @@ impl PublisherConfig {
             primary,
             key: None,
             notify: Vec::new(),
+            notify_key: None,
             zone_file,
             reload_command: Vec::new(),
             poll_interval: Duration::from_millis(100),
@@ -138,6 +143,9 @@ pub enum StepOutcome {
     Held(HeldBatch),
     /// The server was brought back in line with the data (re-diff or full reload).
     Resynced { serial: u32 },
+    /// Start-up found the primary serving the stored serial and continued from the stored
+    /// journal position, without transferring the zone (see [`Publisher::start`]).
+    Resumed { serial: u32, position: Position },
 }
 
 /// Result of a reconciliation.
@@ -172,6 +180,9 @@ pub struct Publisher<S, St> {
     position: Position,
     serial: u32,
     needs_resync: bool,
+    /// The last start resumed from the stored position; the served zone was only checked
+    /// by its SOA and apex, so [`Publisher::run`] reconciles as soon as it is idle.
+    resumed: bool,
     /// Test fail point: stop (as if killed) before sending the UPDATE with this index of a
     /// batch, leaving everything after it undone.
     pub crash_before_update: Option<usize>,
@@ -202,6 +213,7 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             position: 0,
             serial: 0,
             needs_resync: false,
+            resumed: false,
             crash_before_update: None,
             lock_check: None,
         }
@@ -230,10 +242,47 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         self.position
     }
 
-    /// Loads a snapshot and brings the served zone in line with it.
+    /// Brings the publisher up: resumes from the stored position when the primary still
+    /// serves what was stored as published, else loads a snapshot and brings the served
+    /// zone in line with it (the full start-up reconcile).
+    ///
+    /// **Resume.** The stored (position, serial) is saved only after the primary acked every
+    /// UPDATE up to that position, and each UPDATE is conditional on the serial before it. So
+    /// when the primary's SOA serial equals the stored one, it serves exactly the zone of the
+    /// data at the stored position — unless something other than this publisher changed it
+    /// without changing the serial. What could:
+    /// - another writer (UPDATE, `knotc zone-set`, a second publisher): Knot bumps the
+    ///   serial on every change it applies, so the serials differ;
+    /// - a crash between an acked UPDATE and the save: the served serial is ahead of the
+    ///   stored one;
+    /// - Knot reloading a master file: with `zonefile-load: difference` a file whose serial
+    ///   did not change is not applied, and every file zonegen writes holds the zone of the
+    ///   serial it names;
+    /// - the registry database restored from a backup: its stored serial is older than the
+    ///   served one, or its journal ends below the stored position ([`snapshot_at`] says
+    ///   `None`);
+    /// - a configuration change of the apex: the SOA fields, the apex NS set and the apex
+    ///   name servers' addresses are queried and compared (a few queries);
+    /// - a journal that lost history below the stored position (a compaction keeping only
+    ///   each object's latest row): not detectable here, so [`Publisher::run`] reconciles
+    ///   (full AXFR comparison, alarm, repair) as soon as the backlog is published, instead
+    ///   of an interval later.
+    ///
+    /// Then the zone is generated from the data at the stored position and the journal
+    /// after it is published as ordinary batches, through the safety valve and the lock
+    /// check. Anything else (nothing stored, another serial, an apex that differs, a source
+    /// without history) takes the full path: snapshot, AXFR, re-diff or full reload.
+    ///
+    /// [`snapshot_at`]: crate::source::DelegationSource::snapshot_at
     pub async fn start(&mut self) -> Result<StepOutcome, PublishError> {
         self.metrics.leader(true);
+        self.resumed = false;
         let stored = self.store.load(&self.zone_key).await?;
+        if let Some(stored) = stored {
+            if let Some(outcome) = self.try_resume(stored).await? {
+                return Ok(outcome);
+            }
+        }
         let snap = self.source.snapshot().await?;
         let t = Instant::now();
         let (state, warnings) = ZoneState::new(self.cfg.apex.clone(), snap.domains, snap.hosts);
@@ -252,6 +301,98 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         self.save().await?;
         self.metrics.published(serial, self.position, None);
         Ok(StepOutcome::Resynced { serial })
+    }
+
+    /// The resume path of [`start`](Self::start); `None`: take the full path.
+    async fn try_resume(
+        &mut self,
+        stored: PublishedState,
+    ) -> Result<Option<StepOutcome>, PublishError> {
+        let origin = self.cfg.apex.origin.clone();
+        let soa = match self.client.soa(&origin).await {
+            Ok(Some(soa)) => soa,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                warn!(zone = %origin, error = %e, "SOA query failed: full start-up reconcile");
+                return Ok(None);
+            }
+        };
+        if soa.serial != stored.serial {
+            info!(
+                zone = %origin,
+                stored_serial = stored.serial,
+                served_serial = soa.serial,
+                "served serial is not the stored one: full start-up reconcile"
+            );
+            return Ok(None);
+        }
+        if !soa.matches(&self.cfg.apex) {
+            info!(zone = %origin, "served SOA fields differ from the configuration: full start-up reconcile");
+            return Ok(None);
+        }
+        let Some(snap) = self.source.snapshot_at(stored.position).await? else {
+            info!(
+                zone = %origin,
+                position = stored.position,
+                "the source cannot give the data at the stored position: full start-up reconcile"
+            );
+            return Ok(None);
+        };
+        let t = Instant::now();
+        let (state, warnings) = ZoneState::new(self.cfg.apex.clone(), snap.domains, snap.hosts);
+        log_warnings(&warnings);
+        if !self.apex_served(&state).await {
+            info!(zone = %origin, "served apex differs from the configuration: full start-up reconcile");
+            return Ok(None);
+        }
+        info!(
+            zone = %origin,
+            position = stored.position,
+            serial = stored.serial,
+            delegations = state.delegation_count(),
+            ms = t.elapsed().as_millis() as u64,
+            "resumed from the stored position: the primary serves the stored serial"
+        );
+        self.state = Some(state);
+        self.position = stored.position;
+        self.serial = stored.serial;
+        self.needs_resync = false;
+        self.resumed = true;
+        self.metrics.published(stored.serial, stored.position, None);
+        Ok(Some(StepOutcome::Resumed {
+            serial: stored.serial,
+            position: stored.position,
+        }))
+    }
+
+    /// Whether the primary's apex NS set and the apex name servers' addresses are those the
+    /// configuration (and so `state`) gives. A failed query counts as "no".
+    async fn apex_served(&self, state: &ZoneState) -> bool {
+        let origin = &self.cfg.apex.origin;
+        let mut apex_ns = self.cfg.apex.apex_ns.clone();
+        apex_ns.sort();
+        apex_ns.dedup();
+        match self.client.ns_names(origin).await {
+            Ok(ns) if ns == apex_ns => {}
+            _ => return false,
+        }
+        for name in self.cfg.apex.apex_glue.keys() {
+            let want: Vec<std::net::IpAddr> = state
+                .nodes()
+                .get(name)
+                .map(|n| {
+                    n.a.iter()
+                        .map(|a| std::net::IpAddr::V4(*a))
+                        .chain(n.aaaa.iter().map(|a| std::net::IpAddr::V6(*a)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match self.client.addresses(name).await {
+                Ok(got) if got == want => {}
+                _ => return false,
+            }
+        }
+        true
     }
 
     async fn save(&self) -> Result<(), PublishError> {
@@ -342,7 +483,8 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
 
     fn notify_all(&self) {
         for &target in &self.cfg.notify {
-            let client = DnsClient::new(target, None, Duration::from_secs(1));
+            let client =
+                DnsClient::new(target, self.cfg.notify_key.clone(), Duration::from_secs(1));
             let apex = self.cfg.apex.clone();
             let serial = self.serial;
             tokio::spawn(async move {
@@ -610,10 +752,18 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             if *shutdown.borrow() {
                 return;
             }
-            let pause = match self.step().await {
+            let outcome = self.step().await;
+            // A resumed start compared only the SOA and the apex with the served zone: the
+            // full comparison follows as soon as the backlog is out or held (see `start`).
+            if self.resumed && matches!(outcome, Ok(StepOutcome::Idle | StepOutcome::Held(_))) {
+                self.resumed = false;
+                next_reconcile = next_reconcile.map(|_| Instant::now());
+            }
+            let pause = match outcome {
                 Ok(StepOutcome::Published { .. })
                 | Ok(StepOutcome::NoZoneChange { .. })
-                | Ok(StepOutcome::Resynced { .. }) => Duration::ZERO,
+                | Ok(StepOutcome::Resynced { .. })
+                | Ok(StepOutcome::Resumed { .. }) => Duration::ZERO,
                 Ok(StepOutcome::Idle) | Ok(StepOutcome::Held(_)) => self.cfg.poll_interval,
                 Err(e) => {
                     error!(error = %e, "publishing failed; will re-diff");

@@ -136,6 +136,12 @@ type Row = (i64, String, String, String);
 const LATEST: &str = "SELECT seq, kind, name, data FROM zone_journal
      WHERE seq IN (SELECT MAX(seq) FROM zone_journal GROUP BY kind, name) ORDER BY seq";
 const HEAD: &str = "SELECT COALESCE(MAX(seq), 0) FROM zone_journal";
+/// The latest row of each object at or below a position: the data as it was there. Positions
+/// are final and new ones are only given above the head, so this never changes once the
+/// position has been read.
+const LATEST_AT: &str = "SELECT seq, kind, name, data FROM zone_journal
+     WHERE seq IN (SELECT MAX(seq) FROM zone_journal WHERE seq <= $1 GROUP BY kind, name)
+     ORDER BY seq";
 /// Page size for the snapshot's tail (entries numbered after its read transaction).
 const TAIL_PAGE: usize = 10_000;
 
@@ -238,6 +244,43 @@ impl DelegationSource for DbSource {
         Ok(f.into_snapshot())
     }
 
+    /// Relies on the journal keeping, for every object, its latest row at or below the
+    /// publisher's stored position (a compaction must keep those, as it keeps each object's
+    /// latest row for the snapshot).
+    async fn snapshot_at(&self, position: Position) -> Result<Option<Snapshot>, SourceError> {
+        let (head, rows): (i64, Vec<Row>) = match self.store.db() {
+            Db::Sqlite(p) => {
+                let mut tx = p.begin().await?;
+                let (head,): (i64,) = sqlx::query_as(HEAD).fetch_one(&mut *tx).await?;
+                let rows = sqlx::query_as(LATEST_AT)
+                    .bind(position)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                (head, rows)
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await?;
+                let (head,): (i64,) = sqlx::query_as(HEAD).fetch_one(&mut *tx).await?;
+                let rows = sqlx::query_as(LATEST_AT)
+                    .bind(position)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                (head, rows)
+            }
+        };
+        // A stored position beyond the journal's head means the journal lost entries (a
+        // restore from backup): what the primary serves is not derivable from it.
+        if position < 0 || position > head {
+            return Ok(None);
+        }
+        Ok(Some(fold(position, rows)?.into_snapshot()))
+    }
+
     async fn changes_since(
         &self,
         position: Position,
@@ -321,6 +364,22 @@ mod tests {
             "the journal's commit time feeds the lag metric"
         );
         assert_eq!(src.changes_since(1, 1).await.expect("limit").len(), 1);
+        // Back in time: at 2 the domain was still delegated and unsigned.
+        let at2 = src.snapshot_at(2).await.expect("at").expect("known");
+        assert_eq!(at2.position, 2);
+        assert_eq!(at2.domains.len(), 1);
+        assert!(!at2.domains[0].on_hold);
+        assert!(at2.domains[0].ds.is_empty());
+        assert_eq!(at2.hosts.len(), 1);
+        let at1 = src.snapshot_at(1).await.expect("at").expect("known");
+        assert!(at1.domains.is_empty());
+        assert_eq!(at1.hosts.len(), 1);
+        let at3 = src.snapshot_at(3).await.expect("at").expect("known");
+        assert!(at3.domains[0].on_hold);
+        assert!(
+            src.snapshot_at(4).await.expect("at").is_none(),
+            "a position beyond the head (journal restored from a backup) is not trusted"
+        );
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use zonegen::{zone_contents, Change};
 fn config(knot: &Knot, notify: Option<u16>) -> PublisherConfig {
     let mut cfg = PublisherConfig::new(apex(), knot.addr(), knot.zone_file.clone());
     cfg.key = Some(knot.key.clone());
+    cfg.notify_key = Some(knot.key.clone());
     cfg.reload_command = knot.reload_command();
     cfg.notify = notify
         .map(|p| vec![std::net::SocketAddr::from(([127, 0, 0, 1], p))])
@@ -63,7 +64,7 @@ async fn publishes_changes_to_knot_and_nsd() {
     let nsd_port = free_port().expect("port");
     // The zone starts unloaded: the publisher's first act is a full reload.
     let knot = Knot::start(&n("tld"), |_| Ok(()), Some(nsd_port)).expect("knot");
-    let nsd = Nsd::start(&n("tld"), nsd_port, knot.port).expect("nsd");
+    let nsd = Nsd::start(&n("tld"), nsd_port, &knot).expect("nsd");
     let (domains, hosts) = sample();
     let source = Arc::new(MemorySource::new(domains, hosts));
     let store = MemoryStore::default();
@@ -305,4 +306,203 @@ async fn crash_mid_batch_then_restart() {
     );
     // Nothing is applied twice: the next step has nothing to do.
     assert_eq!(second.step().await.expect("step"), StepOutcome::Idle);
+}
+
+/// A restart with the served serial equal to the stored one resumes from the stored position
+/// (no AXFR, no re-diff) and publishes what came in meanwhile as ordinary batches; a restart
+/// after a change behind the publisher's back, even one that tries to keep the serial, or
+/// with another apex configured, takes the full start-up reconcile and repairs the zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_resumes_when_serial_matches() {
+    if !require_tools("restart_resumes_when_serial_matches", &["knotd", "knotc"]) {
+        return;
+    }
+    let (domains, hosts) = sample();
+    let (zone, _) = zone_contents(&apex(), &domains, &hosts);
+    let knot = Knot::start(
+        &n("tld"),
+        |p| write_master_file(&zone, 100, p).map_err(std::io::Error::other),
+        None,
+    )
+    .expect("knot");
+    let source = Arc::new(MemorySource::new(domains, hosts));
+    let store = MemoryStore::default();
+    let cfg = config(&knot, None);
+    let primary = DnsClient::new(knot.addr(), None, Duration::from_secs(5));
+    let fresh = || {
+        let (d, h) = source.current();
+        zone_contents(&apex(), &d, &h).0.nodes
+    };
+
+    let mut first = Publisher::new(cfg.clone(), source.clone(), store.clone());
+    assert!(matches!(
+        first.start().await.expect("start"),
+        StepOutcome::Resynced { .. }
+    ));
+    source.push(Change::Domain(dom("one.tld", &["ns.provider.example"])));
+    assert!(matches!(
+        first.step().await.expect("step"),
+        StepOutcome::Published { .. }
+    ));
+    let stored = store.load("tld").await.expect("load").expect("state");
+    drop(first);
+
+    // Down for a while: a new delegation, an NS change with new glue, a removal.
+    source.push(Change::Host {
+        name: n("ns9.example.tld"),
+        addrs: vec![ip("192.0.2.99")],
+    });
+    source.push(Change::Domain(dom("example.tld", &["ns9.example.tld"])));
+    source.push(Change::Domain(dom("two.tld", &["ns.provider.example"])));
+    source.push(Change::DomainDeleted(n("one.tld")));
+
+    let mut second = Publisher::new(cfg.clone(), source.clone(), store.clone());
+    assert_eq!(
+        second.start().await.expect("resume"),
+        StepOutcome::Resumed {
+            serial: stored.serial,
+            position: stored.position
+        }
+    );
+    assert_eq!(second.position(), stored.position);
+    let out = second.step().await.expect("step");
+    assert!(matches!(out, StepOutcome::Published { .. }), "{out:?}");
+    assert_eq!(second.step().await.expect("step"), StepOutcome::Idle);
+    let served = primary.axfr(&n("tld"), 1000).await.expect("axfr");
+    assert_eq!(served.nodes, fresh());
+    assert!(
+        !served.nodes.contains_key(&n("ns2.example.tld")),
+        "old glue gone"
+    );
+    assert!(!second.reconcile().await.expect("reconcile").drift());
+    assert_eq!(second.metrics().snapshot().full_reloads, 0);
+    let stored = store.load("tld").await.expect("load").expect("state");
+    assert_eq!(stored.position, source.position());
+    assert_eq!(stored.serial, served.serial);
+    drop(second);
+
+    // A rogue UPDATE that sets the same serial: Knot still moves the serial on, so the next
+    // start sees a mismatch and reconciles in full.
+    let rogue = zonegen::dns::build_update(
+        &apex(),
+        stored.serial,
+        stored.serial,
+        &[zonegen::zone::NodeDiff {
+            owner: n("rogue.tld"),
+            old: None,
+            new: Some(zonegen::Node {
+                ns: vec![n("ns.evil.example")],
+                ..Default::default()
+            }),
+        }],
+    )
+    .expect("build");
+    let signed = DnsClient::new(knot.addr(), Some(knot.key.clone()), Duration::from_secs(5));
+    signed.update(rogue).await.expect("rogue update");
+    assert_eq!(
+        referral(&primary, "rogue.tld").await.ns,
+        vec![n("ns.evil.example")]
+    );
+    let served_serial = primary
+        .soa_serial(&n("tld"))
+        .await
+        .expect("soa")
+        .expect("served");
+    assert_ne!(served_serial, stored.serial, "Knot kept the serial");
+    let mut third = Publisher::new(cfg.clone(), source.clone(), store.clone());
+    assert!(matches!(
+        third.start().await.expect("start"),
+        StepOutcome::Resynced { .. }
+    ));
+    assert!(referral(&primary, "rogue.tld").await.ns.is_empty());
+    assert_eq!(
+        primary.axfr(&n("tld"), 1000).await.expect("axfr").nodes,
+        fresh()
+    );
+    drop(third);
+
+    // Same serial, but the apex name servers' addresses were reconfigured: full path, which
+    // brings the served glue in line.
+    let mut moved = cfg.clone();
+    moved
+        .apex
+        .apex_glue
+        .insert(n("ns1.nic.tld"), vec![ip("192.0.2.153")]);
+    let mut fourth = Publisher::new(moved, source.clone(), store.clone());
+    assert!(matches!(
+        fourth.start().await.expect("start"),
+        StepOutcome::Resynced { .. }
+    ));
+    assert_eq!(
+        primary.addresses(&n("ns1.nic.tld")).await.expect("query"),
+        vec![ip("192.0.2.153")]
+    );
+    drop(fourth);
+
+    // Nothing changed since: the original configuration is now the one that differs, and a
+    // repeat of the moved one resumes.
+    let mut moved = cfg.clone();
+    moved
+        .apex
+        .apex_glue
+        .insert(n("ns1.nic.tld"), vec![ip("192.0.2.153")]);
+    let mut fifth = Publisher::new(moved, source.clone(), store.clone());
+    assert!(matches!(
+        fifth.start().await.expect("start"),
+        StepOutcome::Resumed { .. }
+    ));
+    let mut sixth = Publisher::new(cfg, source.clone(), store.clone());
+    assert!(matches!(
+        sixth.start().await.expect("start"),
+        StepOutcome::Resynced { .. }
+    ));
+}
+
+/// NSD in the harness requires the TSIG key for NOTIFY: an unsigned NOTIFY or one signed
+/// with another key is refused, the publisher's signed one is acknowledged (and the
+/// acknowledgement's signature checked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nsd_requires_signed_notify() {
+    if !require_tools("nsd_requires_signed_notify", &["knotd", "knotc", "nsd"]) {
+        return;
+    }
+    let nsd_port = free_port().expect("port");
+    let (domains, hosts) = sample();
+    let (zone, _) = zone_contents(&apex(), &domains, &hosts);
+    let knot = Knot::start(
+        &n("tld"),
+        |p| write_master_file(&zone, 100, p).map_err(std::io::Error::other),
+        Some(nsd_port),
+    )
+    .expect("knot");
+    let nsd = Nsd::start(&n("tld"), nsd_port, &knot).expect("nsd");
+    let secondary = DnsClient::new(nsd.addr(), None, Duration::from_secs(5));
+    // NSD transfers with the key (Knot's signed ACL): the zone arrives.
+    eventually(&secondary, "signed.tld", |r| r.ds.len() == 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nNSD log:\n{}", nsd.log()));
+
+    let timeout = Duration::from_secs(3);
+    let unsigned = DnsClient::new(nsd.addr(), None, timeout);
+    let err = unsigned.notify(&apex(), 101).await.expect_err("unsigned");
+    assert!(
+        matches!(err, zonegen::dns::DnsError::Rcode { .. }),
+        "unsigned NOTIFY: {err:?}"
+    );
+    let (other_key, _) =
+        zonegen::dns::TsigKey::generate(zonegen::harness::TEST_KEY_NAME).expect("key");
+    let forged = DnsClient::new(nsd.addr(), Some(other_key), timeout);
+    let err = forged.notify(&apex(), 101).await.expect_err("wrong key");
+    assert!(
+        matches!(
+            err,
+            zonegen::dns::DnsError::Rcode { .. } | zonegen::dns::DnsError::Tsig { .. }
+        ),
+        "NOTIFY with a wrong key: {err:?}"
+    );
+    let signed = DnsClient::new(nsd.addr(), Some(knot.key.clone()), timeout);
+    signed
+        .notify(&apex(), 101)
+        .await
+        .unwrap_or_else(|e| panic!("signed NOTIFY: {e}\nNSD log:\n{}", nsd.log()));
 }

@@ -1,6 +1,9 @@
-//! Benchmark of issue #6: full zone of N delegations (write time, kzonecheck time) and the
-//! latency from "change available" to "answer visible" at a Knot primary and an NSD
-//! secondary. Prints figures; asserts nothing.
+//! Benchmark of issues #6 and #20: full zone of N delegations (write time, kzonecheck time),
+//! publisher start (cold: snapshot + generate + AXFR re-diff; resumed: the primary serves
+//! the stored serial, so data at the stored position + generate, then the backlog as
+//! batches), and the latency from "change available" to "answer visible" at a Knot primary
+//! and an NSD secondary. Prints figures (`--json FILE`: also as one JSON object); asserts
+//! nothing.
 //!
 //! `cargo run --release -p zonegen --bin zonegen-bench -- --domains 1000000 --changes 200`
 
@@ -12,7 +15,7 @@ use clap::Parser;
 use zonegen::dns::DnsClient;
 use zonegen::harness::{free_port, kzonecheck, named_checkzone, tool_available, Knot, Nsd};
 use zonegen::master::write_master_file;
-use zonegen::publisher::{Publisher, PublisherConfig};
+use zonegen::publisher::{Publisher, PublisherConfig, StepOutcome};
 use zonegen::source::MemorySource;
 use zonegen::store::MemoryStore;
 use zonegen::{zone_contents, ApexConfig, Change, DnsName, DomainDelegationState, Ds, HostAddrs};
@@ -31,6 +34,61 @@ struct Args {
     /// Skip the DNS-server part.
     #[arg(long)]
     no_dns: bool,
+    /// Journal entries written while the publisher is down, before the resumed start.
+    #[arg(long, default_value_t = 100)]
+    backlog: usize,
+    /// Also write the figures to this file as one JSON object (for bench/run).
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
+/// The figures, for `--json`; `None` where not measured.
+#[derive(Debug, Default)]
+struct Figures {
+    domains: usize,
+    owners: usize,
+    zone_mb: f64,
+    zone_contents_s: f64,
+    generate_write_s: f64,
+    peak_rss_mb: Option<f64>,
+    kzonecheck_s: Option<f64>,
+    knot_load_s: Option<f64>,
+    nsd_transfer_s: Option<f64>,
+    start_cold_s: Option<f64>,
+    start_resume_s: Option<f64>,
+    backlog: usize,
+    backlog_published_s: Option<f64>,
+    knot_ms: Option<[f64; 3]>,
+    nsd_ms: Option<[f64; 3]>,
+    changes: usize,
+}
+
+impl Figures {
+    fn to_json(&self) -> serde_json::Value {
+        let lat = |v: Option<[f64; 3]>| {
+            v.map(
+                |[p50, p99, max]| serde_json::json!({"p50_ms": p50, "p99_ms": p99, "max_ms": max}),
+            )
+        };
+        serde_json::json!({
+            "domains": self.domains,
+            "owners": self.owners,
+            "zone_mb": self.zone_mb,
+            "zone_contents_s": self.zone_contents_s,
+            "generate_write_s": self.generate_write_s,
+            "peak_rss_mb": self.peak_rss_mb,
+            "kzonecheck_s": self.kzonecheck_s,
+            "knot_load_s": self.knot_load_s,
+            "nsd_transfer_s": self.nsd_transfer_s,
+            "publisher_start_cold_s": self.start_cold_s,
+            "publisher_start_resume_s": self.start_resume_s,
+            "backlog": self.backlog,
+            "backlog_published_s": self.backlog_published_s,
+            "changes": self.changes,
+            "latency_knot": lat(self.knot_ms),
+            "latency_nsd": lat(self.nsd_ms),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,15 +232,42 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn report(label: &str, mut v: Vec<Duration>) {
+/// Prints p50/p99/max and returns them, in ms.
+fn report(label: &str, mut v: Vec<Duration>) -> [f64; 3] {
     v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let out = [
+        ms(percentile(&v, 0.5)),
+        ms(percentile(&v, 0.99)),
+        ms(v.last().copied().unwrap_or_default()),
+    ];
     println!(
         "{label}: n={} p50={:.1} ms p99={:.1} ms max={:.1} ms",
         v.len(),
-        percentile(&v, 0.5).as_secs_f64() * 1e3,
-        percentile(&v, 0.99).as_secs_f64() * 1e3,
-        v.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+        out[0],
+        out[1],
+        out[2]
     );
+    out
+}
+
+fn write_json(path: Option<&std::path::Path>, f: &Figures) -> Result<(), BenchError> {
+    if let Some(path) = path {
+        let text = serde_json::to_string_pretty(&f.to_json()).map_err(err)?;
+        std::fs::write(path, text + "\n").map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A change of `d`'s NS set to a new provider `p`; returns the sorted NS set to wait for.
+fn repoint(d: &mut DomainDelegationState, p: usize) -> Result<Vec<DnsName>, BenchError> {
+    d.ns = vec![
+        name(&format!("ns1.newprovider{p}.example"))?,
+        name(&format!("ns2.newprovider{p}.example"))?,
+    ];
+    let mut want = d.ns.clone();
+    want.sort();
+    Ok(want)
 }
 
 async fn wait_serial(
@@ -239,6 +324,12 @@ async fn main() -> Result<(), BenchError> {
         .init();
     let args = Args::parse();
     let apex = apex()?;
+    let mut fig = Figures {
+        domains: args.domains,
+        changes: args.changes,
+        backlog: args.backlog,
+        ..Figures::default()
+    };
     println!(
         "zonegen-bench: {} delegations, {} changes",
         args.domains, args.changes
@@ -259,6 +350,11 @@ async fn main() -> Result<(), BenchError> {
     write_master_file(&zone, serial, &path).map_err(err)?;
     let t_total = t.elapsed();
     let size = std::fs::metadata(&path).map_err(err)?.len();
+    fig.owners = zone.nodes.len();
+    fig.zone_mb = size as f64 / 1e6;
+    fig.zone_contents_s = t_gen.as_secs_f64();
+    fig.generate_write_s = t_total.as_secs_f64();
+    fig.peak_rss_mb = proc_status_kb("VmHWM:").map(|kb| kb as f64 / 1024.0);
     println!(
         "full zone: {} delegations, {} owners, {} warnings; zone_contents {:.2} s, \
          generate+write {:.2} s, {:.1} MB",
@@ -281,6 +377,7 @@ async fn main() -> Result<(), BenchError> {
     );
     if tool_available("kzonecheck") {
         let k = kzonecheck(&path, &apex.origin).map_err(err)?;
+        fig.kzonecheck_s = Some(k.elapsed.as_secs_f64());
         println!(
             "kzonecheck: ok={} in {:.2} s",
             k.ok,
@@ -304,7 +401,7 @@ async fn main() -> Result<(), BenchError> {
         );
     }
     if args.no_dns {
-        return Ok(());
+        return write_json(args.json.as_deref(), &fig);
     }
 
     // DNS part: Knot loads the file, NSD transfers it, the publisher runs its loop.
@@ -319,31 +416,38 @@ async fn main() -> Result<(), BenchError> {
     let primary = DnsClient::new(knot.addr(), None, Duration::from_secs(10));
     let load = wait_serial(&primary, &apex.origin, serial, Duration::from_secs(300)).await?;
     println!("knot loaded the zone in {:.2} s", t.elapsed().as_secs_f64());
+    fig.knot_load_s = Some(t.elapsed().as_secs_f64());
     let _ = load;
     let t = Instant::now();
-    let nsd = Nsd::start(&apex.origin, nsd_port, knot.port).map_err(err)?;
+    let nsd = Nsd::start(&apex.origin, nsd_port, &knot).map_err(err)?;
     let secondary = DnsClient::new(nsd.addr(), None, Duration::from_secs(10));
     wait_serial(&secondary, &apex.origin, serial, Duration::from_secs(600)).await?;
     println!(
         "nsd transferred the zone in {:.2} s",
         t.elapsed().as_secs_f64()
     );
+    fig.nsd_transfer_s = Some(t.elapsed().as_secs_f64());
     drop(zone);
 
     let source = Arc::new(MemorySource::new(domains.clone(), hosts));
     let mut cfg = PublisherConfig::new(apex.clone(), knot.addr(), knot.zone_file.clone());
     cfg.key = Some(knot.key.clone());
+    cfg.notify_key = Some(knot.key.clone());
     cfg.reload_command = knot.reload_command();
     cfg.notify = vec![nsd.addr()];
     cfg.reconcile_interval = None;
     cfg.dns_timeout = Duration::from_secs(60);
-    let mut publisher = Publisher::new(cfg, source.clone(), MemoryStore::default());
+    let store = MemoryStore::default();
+    let mut publisher = Publisher::new(cfg.clone(), source.clone(), store.clone());
     let metrics = publisher.metrics();
     let t = Instant::now();
-    publisher.start().await.map_err(err)?;
+    let outcome = publisher.start().await.map_err(err)?;
+    let cold = t.elapsed();
+    fig.start_cold_s = Some(cold.as_secs_f64());
     println!(
-        "publisher start (snapshot + generate + AXFR re-diff) {:.2} s, full reloads {}",
-        t.elapsed().as_secs_f64(),
+        "publisher start, cold (nothing stored: snapshot + generate + AXFR re-diff) {:.2} s, \
+         full reloads {}, {outcome:?}",
+        cold.as_secs_f64(),
         metrics.snapshot().full_reloads
     );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -357,13 +461,7 @@ async fn main() -> Result<(), BenchError> {
     for i in 0..args.changes {
         let idx = rng.below(domains.len() as u64) as usize;
         let mut d = domains[idx].clone();
-        let p = 1000 + i;
-        d.ns = vec![
-            name(&format!("ns1.newprovider{p}.example"))?,
-            name(&format!("ns2.newprovider{p}.example"))?,
-        ];
-        let mut want = d.ns.clone();
-        want.sort();
+        let want = repoint(&mut d, 1000 + i)?;
         let since = Instant::now();
         source.push(Change::Domain(d.clone()));
         at_primary.push(wait_ns(&primary, &d.name, &want, since).await?);
@@ -372,8 +470,54 @@ async fn main() -> Result<(), BenchError> {
     }
     let _ = stop_tx.send(true);
     let _ = task.await;
-    report("latency change->visible at Knot primary", at_primary);
-    report("latency change->visible at NSD secondary", at_secondary);
+    fig.knot_ms = Some(report(
+        "latency change->visible at Knot primary",
+        at_primary,
+    ));
+    fig.nsd_ms = Some(report(
+        "latency change->visible at NSD secondary",
+        at_secondary,
+    ));
     println!("publisher metrics: {:?}", metrics.snapshot());
-    Ok(())
+
+    // Restart: while the publisher is down, `--backlog` changes come in; the primary still
+    // serves the stored serial, so the new publisher resumes from the stored position.
+    let mut last = None;
+    for i in 0..args.backlog {
+        let idx = rng.below(domains.len() as u64) as usize;
+        let mut d = domains[idx].clone();
+        let want = repoint(&mut d, 1_000_000 + i)?;
+        source.push(Change::Domain(d.clone()));
+        last = Some((d.name, want));
+    }
+    let mut publisher = Publisher::new(cfg, source.clone(), store);
+    let metrics = publisher.metrics();
+    let t = Instant::now();
+    let outcome = publisher.start().await.map_err(err)?;
+    let resume = t.elapsed();
+    fig.start_resume_s = Some(resume.as_secs_f64());
+    println!(
+        "publisher start, resumed (stored serial served: data at the stored position + \
+         generate, no AXFR) {:.2} s, {outcome:?}",
+        resume.as_secs_f64()
+    );
+    let t = Instant::now();
+    loop {
+        match publisher.step().await.map_err(err)? {
+            StepOutcome::Idle => break,
+            StepOutcome::Held(h) => return Err(BenchError::Msg(format!("backlog held: {h:?}"))),
+            _ => {}
+        }
+    }
+    if let Some((d, want)) = last {
+        wait_ns(&primary, &d, &want, t).await?;
+    }
+    fig.backlog_published_s = Some(t.elapsed().as_secs_f64());
+    println!(
+        "backlog of {} changes published after the resumed start in {:.2} s, full reloads {}",
+        args.backlog,
+        t.elapsed().as_secs_f64(),
+        metrics.snapshot().full_reloads
+    );
+    write_json(args.json.as_deref(), &fig)
 }
