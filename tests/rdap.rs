@@ -38,6 +38,7 @@ both_backends!(
     rate_limit_answers_429,
     searches_are_paged_and_capped,
     redemption_purge_and_registry_lock,
+    answer_cache_serves_and_never_shows_a_stale_answer,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -1107,4 +1108,86 @@ fn the_schema_refuses_what_rfc_9083_does_not_allow() {
         v["redacted"] =
             serde_json::json!([{"name": {"type": "Registrant Name"}, "method": "removal"}])
     });
+}
+
+/// The answer cache (crates/rdapd/src/cache.rs) answers repeated lookups without the full
+/// query, and never shows an answer older than the request: a change committed before the
+/// request (over EPP, or straight in the database by another process) and a grace period
+/// that ended with no write are both seen at once.
+async fn answer_cache_serves_and_never_shows_a_stale_answer(backend: Backend) {
+    run_core(
+        backend,
+        |_, _| {},
+        |env| async move {
+            let (_, mut a) = env.new_session("reg-a").await;
+            setup(&env, &mut a, "cached.test").await;
+            let mut r = Rdap::start(&env, "").await;
+            let cache = |r: &Rdap| {
+                let c = &r.running.as_ref().expect("running").state.cache;
+                (c.hits(), c.readings())
+            };
+            let first = r.ok("/domain/cached.test").await;
+            assert!(
+                statuses(&first).contains(&"add period".to_owned()),
+                "{first:#}"
+            );
+            let (hits0, _) = cache(&r);
+            for _ in 0..5 {
+                assert_eq!(r.ok("/domain/cached.test").await, first);
+            }
+            let (hits1, readings1) = cache(&r);
+            assert!(
+                readings1 >= 6,
+                "each request waits for a stamp reading of its own"
+            );
+            r.ok("/nameserver/ns1.cached.test").await;
+            assert_eq!(
+                r.ok("/nameserver/ns1.cached.test").await["ldhName"],
+                "ns1.cached.test"
+            );
+            // On PostgreSQL the stamp is the cluster's snapshot, which the other tests' writes
+            // (running at the same time, on other databases) keep moving: hits are counted on
+            // SQLite only, where this test's database is its own file.
+            if matches!(env.backend, Backend::Sqlite) {
+                assert_eq!(
+                    hits1 - hits0,
+                    5,
+                    "repeated lookups are served from the cache"
+                );
+                assert_eq!(cache(&r).0, hits1 + 1);
+            }
+
+            // A change over EPP shows in the very next lookup.
+            let mut u = domain_update("cached.test");
+            u.rem.ns = Some(NameServers::HostObj(vec![host_name("ns.other.example")]));
+            a.cmd(Command::Domain(D::Update(u))).await.ok();
+            let v = r.ok("/domain/cached.test").await;
+            let ns: Vec<&str> = v["nameservers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|n| n["ldhName"].as_str())
+                .collect();
+            assert_eq!(ns, ["ns1.cached.test"], "{v:#}");
+
+            // A commit by another connection, straight in the database, likewise.
+            let before = r.ok("/nameserver/ns1.cached.test").await;
+            let q = "UPDATE host SET cl_id = 'reg-b' WHERE name = 'ns1.cached.test'";
+            match &env.db {
+                registry_store::Db::Sqlite(p) => sqlx::query(q).execute(p).await.map(drop),
+                registry_store::Db::Postgres(p) => sqlx::query(q).execute(p).await.map(drop),
+            }
+            .expect("direct write");
+            let after = r.ok("/nameserver/ns1.cached.test").await;
+            assert_ne!(before, after, "a direct write is seen at once");
+
+            // The add period ends with no write at all: the cached answer is not served past it.
+            r.ok("/domain/cached.test").await;
+            env.clock.advance(chrono::Duration::days(6));
+            let v = r.ok("/domain/cached.test").await;
+            assert!(!statuses(&v).contains(&"add period".to_owned()), "{v:#}");
+            r.stop().await;
+        },
+    )
+    .await;
 }

@@ -1,6 +1,6 @@
 //! The HTTP side: the routes of RFC 9082 (axum), and the service around them that every
 //! request passes first — client address, request-target length, rate limit, method — so
-//! that each rule sits in one place. Every answer, error or not, is built by [`respond`]:
+//! that each rule sits in one place. Every answer, error or not, is built by [`respond_bytes`]:
 //! `application/rdap+json`, `Access-Control-Allow-Origin: *`, `Cache-Control`.
 
 use std::collections::HashMap;
@@ -11,17 +11,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Router};
+use epp_proto::Timestamp;
 use registry_core::{CoreError, Registry};
 use registry_store::SqlStore;
 use serde::Serialize;
 use tower::ServiceExt;
 
+use crate::cache::{AnswerCache, Ticket};
 use crate::config::{Config, RegistrarInfo};
 use crate::error::RdapError;
 use crate::query::{parse_ip, Cursor, Name, NamePattern};
@@ -40,6 +42,7 @@ pub struct AppState {
     registrars: HashMap<String, RegistrarInfo>,
     by_iana: HashMap<u32, String>,
     pub limiter: Limiter,
+    pub cache: AnswerCache,
     /// `scheme://authority` of the base URL, to rebuild the URL a client asked for.
     origin: String,
     query_timeout: Duration,
@@ -69,6 +72,7 @@ impl AppState {
         };
         Self {
             limiter: Limiter::new(&cfg.rate_limit),
+            cache: AnswerCache::new(cfg.cache.answer_cache_bytes),
             query_timeout: Duration::from_millis(u64::from(cfg.database.query_timeout_ms)),
             cfg,
             registry,
@@ -113,15 +117,22 @@ enum Cache {
     NoStore,
 }
 
-/// The one place answers are made.
-fn respond<T: Serialize>(status: StatusCode, body: &T, cache: Cache) -> Response<Body> {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(b) => b,
+fn serialize<T: Serialize>(body: &T) -> Bytes {
+    match serde_json::to_vec(body) {
+        Ok(b) => Bytes::from(b),
         Err(e) => {
             tracing::error!(error = %e, "RDAP answer not serializable");
-            b"{\"rdapConformance\":[\"rdap_level_0\"],\"errorCode\":500,\"title\":\"Internal Server Error\"}".to_vec()
+            Bytes::from_static(b"{\"rdapConformance\":[\"rdap_level_0\"],\"errorCode\":500,\"title\":\"Internal Server Error\"}")
         }
-    };
+    }
+}
+
+/// The one place answers are made.
+fn respond<T: Serialize>(status: StatusCode, body: &T, cache: Cache) -> Response<Body> {
+    respond_bytes(status, serialize(body), cache)
+}
+
+fn respond_bytes(status: StatusCode, bytes: Bytes, cache: Cache) -> Response<Body> {
     let cache = match cache {
         Cache::MaxAge(s) => HeaderValue::from_str(&format!("public, max-age={s}"))
             .unwrap_or(HeaderValue::from_static("no-store")),
@@ -184,6 +195,28 @@ fn error_response(st: &AppState, e: &RdapError, request_url: &str) -> Response<B
 
 type Answer = Result<Response<Body>, RdapError>;
 
+/// A 200 answer that the answer cache keeps (see [`crate::cache`]).
+fn ok_cached<T: Serialize>(
+    st: &AppState,
+    ticket: Ticket,
+    url: &Arc<str>,
+    valid_until: Option<Timestamp>,
+    body: &T,
+) -> Answer {
+    let bytes = serialize(body);
+    st.cache
+        .put(ticket, Arc::clone(url), valid_until, bytes.clone());
+    Ok(cached(st, bytes))
+}
+
+fn cached(st: &AppState, bytes: Bytes) -> Response<Body> {
+    respond_bytes(
+        StatusCode::OK,
+        bytes,
+        Cache::MaxAge(st.cfg.cache.max_age_secs),
+    )
+}
+
 fn ok<T: Serialize>(st: &AppState, body: &T) -> Answer {
     Ok(respond(
         StatusCode::OK,
@@ -213,6 +246,10 @@ async fn domain(
     Extension(RequestUrl(url)): Extension<RequestUrl>,
     p: Result<Path<String>, PathRejection>,
 ) -> Response<Body> {
+    let ticket = st.cache.ticket(&st.registry).await;
+    if let Some(b) = st.cache.get(ticket, &url, st.registry.now()) {
+        return cached(&st, b);
+    }
     answer(&st, &url, async {
         let name = Name::parse(&segment(p)?)?;
         let v = st
@@ -222,8 +259,11 @@ async fn domain(
         let ctx = st.ctx(&url);
         let mut redacted = Vec::new();
         let body = ctx.domain(&v, true, &mut redacted);
-        ok(
+        ok_cached(
             &st,
+            ticket,
+            &url,
+            v.changes_at,
             &Top {
                 rdap_conformance: ctx.conformance(Features::default(), !redacted.is_empty()),
                 body,
@@ -241,6 +281,10 @@ async fn nameserver(
     Extension(RequestUrl(url)): Extension<RequestUrl>,
     p: Result<Path<String>, PathRejection>,
 ) -> Response<Body> {
+    let ticket = st.cache.ticket(&st.registry).await;
+    if let Some(b) = st.cache.get(ticket, &url, st.registry.now()) {
+        return cached(&st, b);
+    }
     answer(&st, &url, async {
         let name = Name::parse(&segment(p)?)?;
         let v = st
@@ -248,8 +292,11 @@ async fn nameserver(
             .await?
             .ok_or(RdapError::NotFound)?;
         let ctx = st.ctx(&url);
-        ok(
+        ok_cached(
             &st,
+            ticket,
+            &url,
+            None,
             &Top {
                 rdap_conformance: ctx.conformance(Features::default(), false),
                 body: ctx.nameserver(&v, true),

@@ -304,6 +304,11 @@ pub struct CacheConfig {
     pub max_age_secs: u32,
     /// `max-age` of 404 answers. Default 10.
     pub not_found_max_age_secs: u32,
+    /// Memory for the server's own cache of `/domain` and `/nameserver` answers, in bytes;
+    /// 0 turns it off. An answer is served from it only while the database has had no
+    /// commit since it was made (checked after each request arrives), so it never shows a
+    /// change later than without it. Default 67108864 (64 MiB).
+    pub answer_cache_bytes: u64,
 }
 
 impl Default for CacheConfig {
@@ -311,6 +316,7 @@ impl Default for CacheConfig {
         Self {
             max_age_secs: 60,
             not_found_max_age_secs: 10,
+            answer_cache_bytes: 64 << 20,
         }
     }
 }
@@ -517,6 +523,10 @@ mod tests {
         );
         assert_eq!(cfg.rate_limit.burst, RateLimitConfig::default().burst);
         assert_eq!(cfg.cache.max_age_secs, CacheConfig::default().max_age_secs);
+        assert_eq!(
+            cfg.cache.answer_cache_bytes,
+            CacheConfig::default().answer_cache_bytes
+        );
         assert_eq!(
             cfg.limits.max_connections,
             LimitsConfig::default().max_connections

@@ -18,6 +18,7 @@
 //! read is `registry_core::public` (the read port, implemented in `registry_store::public`).
 
 pub mod app;
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod error;

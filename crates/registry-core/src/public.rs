@@ -75,6 +75,11 @@ pub struct ContactRecord {
 /// The read port of the public services. Every method is one bounded query: exact keys, or
 /// a search that returns at most `limit` rows in name order after the cursor `after`.
 pub trait PublicStore: Send + Sync + 'static {
+    /// A reading that differs from an earlier one whenever anything was committed to the
+    /// database in between (it may also differ when nothing the public sees changed). The
+    /// public services' answer caches are keyed on it.
+    fn public_change_stamp(&self) -> impl Future<Output = StoreResult<String>> + Send;
+
     /// A domain by its (lowercase A-label) name.
     fn public_domain(
         &self,
@@ -184,6 +189,10 @@ pub struct DomainView {
     /// Registrant first, then admin, tech, billing; a contact in two roles appears twice.
     pub contacts: Vec<(ContactRole, ContactView)>,
     pub lock: Option<LockView>,
+    /// The next instant at which this view changes with no write to the database (a
+    /// lifecycle step falls due, a grace period ends, a linked contact's transfer is
+    /// auto-approved); `None` if none is known. A cache must not serve the view from then on.
+    pub changes_at: Option<Timestamp>,
 }
 
 /// A host now, for the public.
@@ -260,6 +269,7 @@ impl<S: Store + PublicStore> Registry<S> {
         nameservers.sort_by(|a, b| a.name.cmp(&b.name));
         let find = |handle: &str| rec.contacts.iter().find(|c| c.handle == handle);
         let mut contacts = Vec::new();
+        let mut contact_due: Option<Timestamp> = None;
         let links = d
             .registrant
             .iter()
@@ -271,6 +281,10 @@ impl<S: Store + PublicStore> Registry<S> {
             );
         for (role, handle) in links {
             if let Some(c) = find(handle) {
+                contact_due = [contact_due, self.next_due_contact(c).filter(|t| *t > now)]
+                    .into_iter()
+                    .flatten()
+                    .min();
                 let view = self.contact_view(
                     ContactRecord {
                         contact: c.clone(),
@@ -289,7 +303,13 @@ impl<S: Store + PublicStore> Registry<S> {
         let mut view = self.domain_view(d, sponsor, rec.last_changed, now)?;
         view.nameservers = nameservers;
         view.contacts = contacts;
+        view.changes_at = [view.changes_at, contact_due].into_iter().flatten().min();
         Ok(Some(view))
+    }
+
+    /// See [`PublicStore::public_change_stamp`].
+    pub async fn public_change_stamp(&self) -> Result<String, CoreError> {
+        Ok(self.store.public_change_stamp().await?)
     }
 
     /// A host as it is now.
@@ -393,7 +413,13 @@ impl<S: Store + PublicStore> Registry<S> {
         if statuses.is_empty() {
             statuses.push(DomainStatus::Ok);
         }
+        let grace_ends = d.grace.iter().map(|g| g.until).filter(|t| *t > now).min();
+        let changes_at = [self.next_due_domain(&d), grace_ends]
+            .into_iter()
+            .flatten()
+            .min();
         Ok(DomainView {
+            changes_at,
             roid: self.roid('D', d.id),
             rgp: crate::domain::rgp_statuses(&d, now),
             lock: d.registry_lock.as_ref().map(LockView::from),

@@ -850,6 +850,9 @@ pub struct SqlStore {
     db: Db,
     /// SQLite only: the one connection all write transactions of this store run on.
     writer: Option<Arc<Writer>>,
+    /// SQLite only: the connection `PRAGMA data_version` is read on (see
+    /// [`crate::public`]); opened on first use, so only the public services pay for it.
+    pub(crate) stamp_conn: Arc<tokio::sync::Mutex<Option<sqlx::SqliteConnection>>>,
 }
 
 impl SqlStore {
@@ -858,7 +861,11 @@ impl SqlStore {
             Db::Sqlite(p) => Some(Writer::new(p.connect_options())),
             Db::Postgres(_) => None,
         };
-        Self { db, writer }
+        Self {
+            db,
+            writer,
+            stamp_conn: Arc::default(),
+        }
     }
 
     pub fn db(&self) -> &Db {

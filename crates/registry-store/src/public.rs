@@ -345,6 +345,48 @@ macro_rules! on_pool {
 }
 
 impl PublicStore for SqlStore {
+    async fn public_change_stamp(&self) -> StoreResult<String> {
+        match self.db() {
+            // `data_version` is per connection and moves whenever another connection (of
+            // this or any process) commits, so it must be read on one connection that
+            // never writes: its own, kept for the purpose.
+            Db::Sqlite(p) => {
+                use sqlx::Connection;
+                let mut slot = self.stamp_conn.lock().await;
+                if slot.is_none() {
+                    let conn = sqlx::SqliteConnection::connect_with(&p.connect_options())
+                        .await
+                        .map_err(map_err)?;
+                    *slot = Some(conn);
+                }
+                let Some(conn) = slot.as_mut() else {
+                    return Err(StoreError::Backend("no stamp connection".into()));
+                };
+                let r: Result<i64, _> = sqlx::query_scalar("PRAGMA data_version")
+                    .fetch_one(&mut *conn)
+                    .await;
+                match r {
+                    Ok(v) => Ok(v.to_string()),
+                    Err(e) => {
+                        // A broken connection is replaced on the next reading.
+                        *slot = None;
+                        Err(map_err(e))
+                    }
+                }
+            }
+            // The snapshot (xmin, xmax, transactions in progress) changes whenever a
+            // transaction becomes visible or a writing one starts: equal snapshots see the
+            // same data. (The WAL position would not do: a commit's WAL record is written
+            // before the commit becomes visible, so a reading could pair an old answer with
+            // the new position.) Transactions on other databases of the cluster move it too,
+            // which only costs a cache refill.
+            Db::Postgres(p) => sqlx::query_scalar("SELECT pg_current_snapshot()::text")
+                .fetch_one(p)
+                .await
+                .map_err(map_err),
+        }
+    }
+
     async fn public_domain(&self, name: &str) -> StoreResult<Option<DomainRecord>> {
         on_pool!(self, domain(name))
     }
