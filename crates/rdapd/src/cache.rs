@@ -38,18 +38,32 @@ impl quick_cache::Weighter<Arc<str>, Entry> for ByBytes {
     }
 }
 
-/// The stamp readings, shared by all requests.
-#[derive(Debug, Default)]
+/// The stamp readings, shared by all requests. One request at a time makes a reading (the
+/// leader); the others wait for its completion, all woken at once by the watch channel.
+#[derive(Debug)]
 struct Freshness {
-    /// Held while a reading runs; holds the last stamp read (`None` after a failure).
-    reader: tokio::sync::Mutex<Option<String>>,
-    /// Readings started and completed, numbered from 1.
+    /// The last stamp read (`None` after a failure); only the leader touches it.
+    last: std::sync::Mutex<Option<String>>,
+    leader: std::sync::atomic::AtomicBool,
+    /// Readings started, numbered from 1.
     started: AtomicU64,
-    completed: AtomicU64,
+    /// The number of the last completed reading, and the generation it left (`None`: it
+    /// failed).
+    completed: tokio::sync::watch::Sender<(u64, Option<u64>)>,
     /// Moves whenever a reading differs from the one before (or failed).
     generation: AtomicU64,
-    /// Whether the last completed reading succeeded.
-    usable: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Freshness {
+    fn default() -> Self {
+        Self {
+            last: std::sync::Mutex::new(None),
+            leader: std::sync::atomic::AtomicBool::new(false),
+            started: AtomicU64::new(0),
+            completed: tokio::sync::watch::Sender::new((0, None)),
+            generation: AtomicU64::new(0),
+        }
+    }
 }
 
 /// See the module documentation.
@@ -91,43 +105,66 @@ impl AnswerCache {
             return Ticket(None);
         }
         let f = &self.fresh;
+        let mut rx = f.completed.subscribe();
         let arrived = f.started.load(Ordering::SeqCst);
-        let done = |f: &Freshness| {
-            (f.completed.load(Ordering::SeqCst) > arrived).then(|| {
-                f.usable
-                    .load(Ordering::SeqCst)
-                    .then(|| f.generation.load(Ordering::SeqCst))
-            })
-        };
-        if let Some(g) = done(f) {
-            return Ticket(g);
+        loop {
+            let (done, generation) = *rx.borrow_and_update();
+            // A reading numbered above `arrived` started after this request arrived.
+            if done > arrived {
+                return Ticket(generation);
+            }
+            if f.leader
+                .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return self.lead(registry).await;
+            }
+            if rx.changed().await.is_err() {
+                return Ticket(None);
+            }
         }
-        let mut last = f.reader.lock().await;
-        // Someone else's reading, started after we arrived, may have finished meanwhile.
-        if let Some(g) = done(f) {
-            return Ticket(g);
+    }
+
+    /// Makes one reading and wakes everyone waiting for it.
+    async fn lead(&self, registry: &Registry<SqlStore>) -> Ticket {
+        let f = &self.fresh;
+        // A request dropped mid-reading (its client went away) must not leave the others
+        // waiting for a leader that is gone.
+        struct Abdicate<'a>(&'a Freshness);
+        impl Drop for Abdicate<'_> {
+            fn drop(&mut self) {
+                self.0.leader.store(false, Ordering::SeqCst);
+                self.0.completed.send_modify(|_| {});
+            }
         }
+        let abdicate = Abdicate(f);
         let n = f.started.fetch_add(1, Ordering::SeqCst) + 1;
         let reading = registry.public_change_stamp().await;
         self.readings.fetch_add(1, Ordering::Relaxed);
-        let usable = match reading {
-            Ok(stamp) => {
-                if last.as_deref() != Some(stamp.as_str()) {
-                    f.generation.fetch_add(1, Ordering::SeqCst);
-                    *last = Some(stamp);
+        let generation = {
+            let mut last = f.last.lock().unwrap_or_else(|p| p.into_inner());
+            match reading {
+                Ok(stamp) => {
+                    if last.as_deref() != Some(stamp.as_str()) {
+                        f.generation.fetch_add(1, Ordering::SeqCst);
+                        *last = Some(stamp);
+                    }
+                    Some(f.generation.load(Ordering::SeqCst))
                 }
-                true
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "RDAP: change stamp unreadable, answering uncached");
-                f.generation.fetch_add(1, Ordering::SeqCst);
-                *last = None;
-                false
+                Err(e) => {
+                    tracing::warn!(error = %e, "RDAP: change stamp unreadable, answering uncached");
+                    f.generation.fetch_add(1, Ordering::SeqCst);
+                    *last = None;
+                    None
+                }
             }
         };
-        f.usable.store(usable, Ordering::SeqCst);
-        f.completed.store(n, Ordering::SeqCst);
-        Ticket(usable.then(|| f.generation.load(Ordering::SeqCst)))
+        // Leadership is given up before the others wake, so that one of those who arrived
+        // during this reading can start the next at once.
+        std::mem::forget(abdicate);
+        f.leader.store(false, Ordering::SeqCst);
+        f.completed.send_replace((n, generation));
+        Ticket(generation)
     }
 
     /// The answer stored for `url` under the ticket's generation, if still valid at `now`.
