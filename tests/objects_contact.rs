@@ -170,7 +170,11 @@ async fn create_field_rules(backend: Backend) {
                     2005,
                 ),
                 // Below the strength policy (RFC 9154 section 4.1): 2202.
-                ("weak authInfo", mk(&|c| c.auth_info = raw_auth("2fooBAR")), 2202),
+                (
+                    "weak authInfo",
+                    mk(&|c| c.auth_info = raw_auth("2fooBAR")),
+                    2202,
+                ),
             ];
             for (what, cmd, code) in cases {
                 let r = a.cmd(cmd).await;
@@ -459,9 +463,13 @@ async fn transfer_all_ops(backend: Backend) {
             }))
             .await
             .ok();
-            c.cmd(transfer(TransferOp::Request, "c-move", Some("contact-pw-2")))
-                .await
-                .expect(1001);
+            c.cmd(transfer(
+                TransferOp::Request,
+                "c-move",
+                Some("contact-pw-2"),
+            ))
+            .await
+            .expect(1001);
             env.advance_days(5).await;
             let r = c.cmd(info("c-move", None)).await.ok();
             assert_eq!(r.contact_info().cl_id.as_str(), "reg-c");
@@ -504,6 +512,7 @@ async fn transfer_all_ops(backend: Backend) {
                     "transfer:clientCancelled",
                     "transfer:request",
                     "transfer:clientApproved",
+                    "contact:update",
                     "transfer:request",
                     "transfer:serverApproved"
                 ]

@@ -207,7 +207,10 @@ async fn weak_values_refused_with_reason(backend: Backend) {
             let weak = [
                 ("x", "authInfo too short"),
                 ("2fooBAR", "authInfo too short"),
-                ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "authInfo: too few char classes"),
+                (
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    "authInfo: too few char classes",
+                ),
                 ("abcdefgh12345678", "authInfo: too little entropy"),
             ];
             for (pw, reason) in weak {
@@ -227,7 +230,9 @@ async fn weak_values_refused_with_reason(backend: Backend) {
                 assert!(r.xml.contains(reason), "{pw}: {}", r.xml);
             }
             a.cmd(domain_info("weak.test", None)).await.expect(2303);
-            a.cmd(domain_create("weak.test", "reg-a-c1", &[], "")).await.ok();
+            a.cmd(domain_create("weak.test", "reg-a-c1", &[], ""))
+                .await
+                .ok();
             for (pw, reason) in weak {
                 let r = a
                     .cmd(set_auth("weak.test", AuthInfoChange::Set(raw_auth(pw))))
@@ -265,7 +270,9 @@ async fn create_refuses_authinfo_when_not_accepted(backend: Backend) {
             a.cmd(domain_create("nac.test", "reg-a-c1", &[], "dom-pw"))
                 .await
                 .expect(2306);
-            a.cmd(domain_create("nac.test", "reg-a-c1", &[], "")).await.ok();
+            a.cmd(domain_create("nac.test", "reg-a-c1", &[], ""))
+                .await
+                .ok();
             // Set later, by update, it is accepted.
             a.cmd(set_auth("nac.test", AuthInfoChange::Set(auth("dom-pw"))))
                 .await
@@ -337,7 +344,11 @@ async fn transfer_locks_after_create_and_after_transfer(backend: Backend) {
                 .cmd(transfer(TransferOp::Request, "lock.test", Some("lk-1")))
                 .await
                 .expect(2106);
-            assert!(r.xml.contains("transfer lock: created recently"), "{}", r.xml);
+            assert!(
+                r.xml.contains("transfer lock: created recently"),
+                "{}",
+                r.xml
+            );
             // A wrong authInfo still gets 2202: the lock is only told to its holder.
             b.cmd(transfer(TransferOp::Request, "lock.test", Some("lk-x")))
                 .await
@@ -364,7 +375,11 @@ async fn transfer_locks_after_create_and_after_transfer(backend: Backend) {
                 .cmd(transfer(TransferOp::Request, "lock.test", Some("lk-3")))
                 .await
                 .expect(2106);
-            assert!(r.xml.contains("transfer lock: recent transfer"), "{}", r.xml);
+            assert!(
+                r.xml.contains("transfer lock: recent transfer"),
+                "{}",
+                r.xml
+            );
             env.advance_days(60).await;
             b.cmd(set_auth("lock.test", AuthInfoChange::Set(auth("lk-4"))))
                 .await
@@ -454,9 +469,13 @@ async fn contact_authinfo_same_rules(backend: Backend) {
             // Expiry.
             b.cmd(set_contact_auth("ct-1", "ct-pw-2")).await.ok();
             env.advance_days(14).await;
-            a.cmd(contact_transfer(TransferOp::Request, "ct-1", Some("ct-pw-2")))
-                .await
-                .expect(2202);
+            a.cmd(contact_transfer(
+                TransferOp::Request,
+                "ct-1",
+                Some("ct-pw-2"),
+            ))
+            .await
+            .expect(2202);
         },
     )
     .await

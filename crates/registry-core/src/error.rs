@@ -100,9 +100,7 @@ impl CoreError {
             CoreError::Authorization(_) => ResultCode::AuthorizationError,
             CoreError::InvalidAuthInfo
             | CoreError::AuthInfoBackoff
-            | CoreError::WeakAuthInfo(_) => {
-                ResultCode::InvalidAuthorizationInformation
-            }
+            | CoreError::WeakAuthInfo(_) => ResultCode::InvalidAuthorizationInformation,
             CoreError::PendingTransfer => ResultCode::ObjectPendingTransfer,
             CoreError::NotPendingTransfer => ResultCode::ObjectNotPendingTransfer,
             CoreError::Exists(_) => ResultCode::ObjectExists,

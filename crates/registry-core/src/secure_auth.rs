@@ -303,7 +303,10 @@ mod tests {
             check_strength(&cfg, "x"),
             Err(Weakness::TooShort { min: 16 })
         );
-        assert_eq!(check_strength(&cfg, "2fooBAR"), Err(Weakness::TooShort { min: 16 }));
+        assert_eq!(
+            check_strength(&cfg, "2fooBAR"),
+            Err(Weakness::TooShort { min: 16 })
+        );
         assert_eq!(
             check_strength(&cfg, &"a".repeat(40)),
             Err(Weakness::TooFewClasses)
@@ -313,7 +316,10 @@ mod tests {
             Err(Weakness::LowEntropy { .. })
         ));
         // 32 hex digits: 128 random bits, and estimated above that.
-        assert_eq!(check_strength(&cfg, "0f3a9c2e7b1d4f6a8c0e2b4d6f8a1c3e"), Ok(()));
+        assert_eq!(
+            check_strength(&cfg, "0f3a9c2e7b1d4f6a8c0e2b4d6f8a1c3e"),
+            Ok(())
+        );
         for w in [
             Weakness::TooShort { min: 16 },
             Weakness::TooFewClasses,
@@ -336,10 +342,7 @@ mod tests {
         let e = cfg
             .check_transfer_lock(t0, Some(t0 + day * 70), t0 + day * 100)
             .err();
-        assert_eq!(
-            e.map(|e| e.reason()),
-            Some(REASON_LOCK_TRANSFERRED)
-        );
+        assert_eq!(e.map(|e| e.reason()), Some(REASON_LOCK_TRANSFERRED));
         assert!(REASON_LOCK_CREATED.len() <= 32 && REASON_LOCK_TRANSFERRED.len() <= 32);
     }
 

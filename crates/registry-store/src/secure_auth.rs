@@ -25,7 +25,9 @@ const BATCH: i64 = 500;
 fn rehash(object_type: &str, data: &str, now: &Value) -> Result<Option<String>, DbError> {
     let corrupt = |why: &str| DbError::Corrupt(format!("{object_type} document: {why}"));
     let mut doc: Value = serde_json::from_str(data).map_err(|e| corrupt(&e.to_string()))?;
-    let m = doc.as_object_mut().ok_or_else(|| corrupt("not an object"))?;
+    let m = doc
+        .as_object_mut()
+        .ok_or_else(|| corrupt("not an object"))?;
     let plain = match m.get("auth_pw") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) if secure_auth::is_hashed(s) => return Ok(None),
@@ -85,11 +87,7 @@ macro_rules! hash_backend {
                     .fetch_optional(&mut *tx)
                     .await?;
                     // Gone since (deleted or purged): nothing to hash.
-                    if let Some(new) = data
-                        .map(|d| rehash(table, &d, now))
-                        .transpose()?
-                        .flatten()
-                    {
+                    if let Some(new) = data.map(|d| rehash(table, &d, now)).transpose()?.flatten() {
                         sqlx::query(&format!("UPDATE {table} SET data = $2 WHERE id = $1"))
                             .bind(id)
                             .bind(new)
@@ -150,7 +148,10 @@ mod tests {
         // Already hashed, or none: unchanged.
         let again = format!(r#"{{"auth_pw":{}}}"#, Value::String(stored.to_owned()));
         assert!(matches!(rehash("domain", &again, &now), Ok(None)));
-        assert!(matches!(rehash("domain", r#"{"auth_pw":null}"#, &now), Ok(None)));
+        assert!(matches!(
+            rehash("domain", r#"{"auth_pw":null}"#, &now),
+            Ok(None)
+        ));
         let empty = rehash("contact", r#"{"auth_pw":""}"#, &now)
             .unwrap_or_else(|e| panic!("{e}"))
             .unwrap_or_default();

@@ -1263,6 +1263,28 @@ async fn contact_transfer(env: &Env) {
         panic!()
     };
     assert_eq!(c.cl_id.as_str(), B);
+    // The transfer cleared the authInfo (RFC 9154): the old one no longer opens it, and the
+    // new sponsor sets one for the next transfer.
+    assert_eq!(
+        env.code(A, tr(TransferOp::Request, Some("2fooBAR"))).await,
+        2202
+    );
+    assert_eq!(
+        env.code(
+            B,
+            Command::Contact(ContactCommand::Update(ContactUpdate {
+                id: ContactId::new("ctr").unwrap(),
+                add: Vec::new(),
+                rem: Vec::new(),
+                chg: Some(ContactChg {
+                    auth_info: Some(auth("2fooBAR")),
+                    ..Default::default()
+                }),
+            }))
+        )
+        .await,
+        1000
+    );
     // auto-approve
     assert_eq!(
         env.code(A, tr(TransferOp::Request, Some("2fooBAR"))).await,

@@ -39,7 +39,8 @@ impl<S: Store> Registry<S> {
     ) -> Result<Outcome, CoreError> {
         let mut tx = self.store.begin(false).await?;
         let d = self.load_domain_r(&mut tx, who, i.name.as_str()).await?;
-        let full = d.cl_id == who.cl_id || domain_auth(&self.cfg, &d, i.auth_info.as_ref(), who.now)?;
+        let full =
+            d.cl_id == who.cl_id || domain_auth(&self.cfg, &d, i.auth_info.as_ref(), who.now)?;
         let sub = if full && matches!(i.hosts, HostsFilter::All | HostsFilter::Sub) {
             tx.hosts_under(&d.name)
                 .await?

@@ -54,8 +54,8 @@ impl<S: Store> Registry<S> {
         let d = self.load_domain_w(&mut tx, who, name).await?;
         let mut after = d.clone();
         let op = if t.op == TransferOp::Request {
-            let auth_ok = d.cl_id != who.cl_id
-                && domain_auth(&self.cfg, &d, t.auth_info.as_ref(), who.now)?;
+            let auth_ok =
+                d.cl_id != who.cl_id && domain_auth(&self.cfg, &d, t.auth_info.as_ref(), who.now)?;
             transfer::check_request(&d, who, auth_ok)?;
             // After the authInfo: only its holder learns of the lock.
             self.cfg
