@@ -110,7 +110,9 @@ impl Weakness {
 }
 
 /// Character classes told apart by the entropy estimate, with the size of each alphabet.
-const CLASSES: [(fn(char) -> bool, u32); 5] = [
+type IsInClass = fn(char) -> bool;
+
+const CLASSES: [(IsInClass, u32); 5] = [
     (|c| c.is_ascii_lowercase(), 26),
     (|c| c.is_ascii_uppercase(), 26),
     (|c| c.is_ascii_digit(), 10),
