@@ -477,7 +477,10 @@ fn every_command_has_golden_text_and_schema_valid_json() {
         &["--json", "--show-secrets", "domain", "info", "golden.test"],
     ));
     // Not even with --show-secrets: the server never returns an authInfo (RFC 9154 4.2).
-    assert!(v["resData"]["domain:infData"].get("authInfo").is_none(), "{v}");
+    assert!(
+        v["resData"]["domain:infData"].get("authInfo").is_none(),
+        "{v}"
+    );
 
     // A failure without an answer is a JSON error object too (and the exit status says which).
     let closed = {
