@@ -48,7 +48,12 @@ async fn greeting_and_hello(backend: Backend) {
             );
             assert_eq!(
                 element_texts(&g.xml, "extURI"),
-                vec![SEC_DNS_NS, RGP_NS, epp_proto::ext::registry_lock::NS]
+                vec![
+                    SEC_DNS_NS,
+                    RGP_NS,
+                    epp_proto::ext::registry_lock::NS,
+                    epp_proto::ns::SECURE_AUTHINFO
+                ]
             );
             assert!(g.xml.contains("dcp"), "data collection policy present");
             assert_eq!(

@@ -1152,6 +1152,12 @@ fn core_config(auto_renew: bool) -> registry_core::Config {
     registry_core::Config {
         tlds: vec!["test".into()],
         auto_renew,
+        // The model drives transfers of domains it just created: no transfer locks.
+        secure_auth: registry_core::secure_auth::SecureAuthConfig {
+            transfer_lock_after_create_days: 0,
+            transfer_lock_after_transfer_days: 0,
+            ..Default::default()
+        },
         ..registry_core::Config::default()
     }
 }

@@ -113,7 +113,8 @@ async fn check_create_info(backend: Backend) {
             assert_eq!(c.postal_info.len(), 1);
             assert_eq!(c.postal_info[0].info_type, PostalInfoType::Int);
             assert_eq!(c.postal_info[0].addr.cc, "US");
-            assert_eq!(c.auth_info.as_ref().map(|a| a.expose()), Some("contact-pw"));
+            // RFC 9154 section 4.2: info never returns the authInfo, not even to the sponsor.
+            assert!(c.auth_info.is_none());
             assert_eq!(tokens(&r), ["ok"]);
             a.cmd(info("c-none", None)).await.expect(2303);
             assert_eq!(
@@ -168,7 +169,12 @@ async fn create_field_rules(backend: Backend) {
                     mk(&|c| c.postal_info[0].org = Some("x".repeat(256))),
                     2005,
                 ),
-                ("empty authInfo", mk(&|c| c.auth_info = auth("")), 2306),
+                // Below the strength policy (RFC 9154 section 4.1): 2202.
+                (
+                    "weak authInfo",
+                    mk(&|c| c.auth_info = raw_auth("2fooBAR")),
+                    2202,
+                ),
             ];
             for (what, cmd, code) in cases {
                 let r = a.cmd(cmd).await;
@@ -233,10 +239,7 @@ async fn update_and_statuses(backend: Backend) {
             let c = r.contact_info();
             assert_eq!(c.email, "new@example.org");
             assert!(c.voice.is_none());
-            assert_eq!(
-                c.auth_info.as_ref().map(|a| a.expose()),
-                Some("new-contact-pw")
-            );
+            assert!(c.auth_info.is_none(), "info never returns the authInfo");
             assert_eq!(c.up_id.as_ref().map(|c| c.as_str()), Some("reg-a"));
             assert_eq!(tokens(&r), ["clientDeleteProhibited"]);
             a.cmd(Command::Contact(C::Delete(contact_id("c-upd"))))
@@ -446,17 +449,27 @@ async fn transfer_all_ops(backend: Backend) {
             assert!(r.contact_info().tr_date.is_some());
             a.cmd(info("c-move", None)).await.expect(2201);
 
-            // 4. request by reg-c → nobody acts → the server approves after 5 days.
-            let pw = r
-                .contact_info()
-                .auth_info
-                .as_ref()
-                .unwrap()
-                .expose()
-                .to_owned();
-            c.cmd(transfer(TransferOp::Request, "c-move", Some(&pw)))
+            // 4. request by reg-c → nobody acts → the server approves after 5 days. The
+            // transfer cleared the authInfo: the new sponsor sets one for the next.
+            c.cmd(transfer(TransferOp::Request, "c-move", Some("contact-pw")))
                 .await
-                .expect(1001);
+                .expect(2202);
+            b.cmd(update(ContactUpdate {
+                chg: Some(ContactChg {
+                    auth_info: Some(auth("contact-pw-2")),
+                    ..Default::default()
+                }),
+                ..upd("c-move")
+            }))
+            .await
+            .ok();
+            c.cmd(transfer(
+                TransferOp::Request,
+                "c-move",
+                Some("contact-pw-2"),
+            ))
+            .await
+            .expect(1001);
             env.advance_days(5).await;
             let r = c.cmd(info("c-move", None)).await.ok();
             assert_eq!(r.contact_info().cl_id.as_str(), "reg-c");
@@ -499,6 +512,7 @@ async fn transfer_all_ops(backend: Backend) {
                     "transfer:clientCancelled",
                     "transfer:request",
                     "transfer:clientApproved",
+                    "contact:update",
                     "transfer:request",
                     "transfer:serverApproved"
                 ]

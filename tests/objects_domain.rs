@@ -208,10 +208,11 @@ async fn create_errors(backend: Backend) {
             let mut c = base("e3.test");
             c.registrant = Some(contact_id("reg-b-c1"));
             s.cmd(create(c)).await.ok();
-            // Empty authInfo.
+            // An authInfo below the strength policy: 2202 (RFC 9154 section 4.1). (An empty
+            // one means "none" and is accepted: tests/secure_authinfo.rs.)
             let mut c = base("e4.test");
-            c.auth_info = auth("");
-            s.cmd(create(c)).await.expect(2306);
+            c.auth_info = raw_auth("2fooBAR");
+            s.cmd(create(c)).await.expect(2202);
 
             // Nothing refused left a trace.
             for n in ["e1.test", "e4.test", "a.e1.test"] {
@@ -254,7 +255,8 @@ async fn info_by_sponsor_other_and_auth_info(backend: Backend) {
             assert_eq!(d.cr_id.as_ref().map(|c| c.as_str()), Some("reg-a"));
             assert_eq!(d.registrant.as_ref().map(|c| c.as_str()), Some("reg-a-c1"));
             assert_eq!(d.contacts.len(), 2);
-            assert_eq!(d.auth_info.as_ref().map(|a| a.expose()), Some("dom-pw-1"));
+            // Everything but the authInfo, which no info returns (RFC 9154 section 4.2).
+            assert!(d.auth_info.is_none());
             assert_eq!(
                 d.ns,
                 Some(NameServers::HostObj(vec![host_name("ns1.example.net")]))
@@ -275,7 +277,7 @@ async fn info_by_sponsor_other_and_auth_info(backend: Backend) {
                 r.domain_info().registrant.as_ref().map(|c| c.as_str()),
                 Some("reg-a-c1")
             );
-            assert!(r.domain_info().auth_info.is_some());
+            assert!(r.domain_info().auth_info.is_none());
             b.cmd(domain_info("info.test", Some("wrong-pw")))
                 .await
                 .expect(2202);
@@ -349,7 +351,12 @@ async fn update_ns_contacts_statuses_chg(backend: Backend) {
                 .collect();
             contacts.sort();
             assert_eq!(contacts, [("admin", "reg-a-c1"), ("billing", "reg-a-c2")]);
-            assert_eq!(d.auth_info.as_ref().map(|a| a.expose()), Some("dom-pw-new"));
+            assert!(d.auth_info.is_none(), "info never returns the authInfo");
+            let stored = env.stored_domain("upd.test").await;
+            assert!(registry_core::secure_auth::opens(
+                stored.auth_pw.as_deref().unwrap_or(""),
+                &strong("dom-pw-new")
+            ));
             assert_eq!(d.up_id.as_ref().map(|c| c.as_str()), Some("reg-a"));
             let mut st = status_tokens(&r);
             st.sort();
@@ -368,6 +375,7 @@ async fn update_ns_contacts_statuses_chg(backend: Backend) {
             let r = a.cmd(domain_info("upd.test", None)).await.ok();
             assert_eq!(status_tokens(&r), ["clientRenewProhibited"]);
             assert!(r.domain_info().auth_info.is_none());
+            assert_eq!(env.stored_domain("upd.test").await.auth_pw, None);
 
             // clientUpdateProhibited blocks updates, except the one that removes it.
             let mut u = domain_update("upd.test");

@@ -84,8 +84,6 @@ fn quick_start_as_the_readme_says() {
         "example.test",
         "--registrant",
         "demo-contact",
-        "--auth-info",
-        "2fooBAR-demo",
     ];
     let out = cli(&demo, &create);
     assert_eq!(code(&out), 0, "{}", text(&out));

@@ -593,6 +593,21 @@ async fn every_status_the_registry_sets_is_mapped(backend: Backend) {
                 .roid
                 .as_str()
                 .to_owned();
+            // The clock moved a year on: the authInfo set at create has expired (RFC 9154
+            // TTL); the sponsor sets a fresh one for this transfer.
+            a.cmd(Command::Contact(ContactCommand::Update(
+                epp_proto::contact::ContactUpdate {
+                    id: contact_id("techie"),
+                    add: Vec::new(),
+                    rem: Vec::new(),
+                    chg: Some(epp_proto::contact::ContactChg {
+                        auth_info: Some(auth("contact-pw")),
+                        ..Default::default()
+                    }),
+                },
+            )))
+            .await
+            .ok();
             b.cmd(Command::Contact(ContactCommand::Transfer {
                 op: TransferOp::Request,
                 id: contact_id("techie"),

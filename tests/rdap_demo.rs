@@ -36,7 +36,7 @@ async fn the_demo_serves_rdap_for_what_epp_created() {
         "--registrant",
         "demo-contact",
         "--auth-info",
-        "2fooBAR-demo",
+        "2fooBAR-demo-Zq8#Kx3Vm9!Tr2Lw4$",
     ]);
     assert_eq!(code(&out), 0, "{}", text(&out));
 
@@ -61,7 +61,8 @@ async fn the_demo_serves_rdap_for_what_epp_created() {
     assert_eq!(v["ldhName"], "example.test");
     assert_eq!(v["entities"][0]["roles"][0], "registrar");
     assert!(
-        !a.body.windows(12).any(|w| w == b"2fooBAR-demo"),
+        !a.body.windows(12).any(|w| w == b"2fooBAR-demo")
+            && !a.body.windows(7).any(|w| w == b"sha256$"),
         "authInfo leaked"
     );
     assert_eq!(

@@ -81,7 +81,9 @@ my $create = Net::EPP::Frame::Command::Create::Domain->new;
 $create->setDomain($name);
 $create->setPeriod(1);
 $create->setRegistrant('demo-contact');
-$create->setAuthInfo('net-EPP-secret1');
+# Strong enough for the server's RFC 9154 strength policy (16+ characters, mixed classes,
+# an estimated 128 bits).
+$create->setAuthInfo('net-EPP-secret1-Zq8#Kx3Vm9!Tr2Lw4$');
 step('create', $create, 1000);
 
 my $info = Net::EPP::Frame::Command::Info::Domain->new;

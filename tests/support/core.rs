@@ -178,6 +178,10 @@ where
     let pki = Arc::new(Pki::new());
     let mut config = test_config(&pki, &test_db.url);
     let mut core_cfg = registry_core::Config::default();
+    // The transfer locks (RFC 9154 tests turn them back on) would keep every transfer test
+    // from transferring a domain it just created.
+    core_cfg.secure_auth.transfer_lock_after_create_days = 0;
+    core_cfg.secure_auth.transfer_lock_after_transfer_days = 0;
     tweak(&mut config, &mut core_cfg);
     let clock = ManualClock::new(
         chrono::DateTime::parse_from_rfc3339("2025-03-01T12:00:00Z")
@@ -271,6 +275,26 @@ impl CoreEnv {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// A domain as the store keeps it (its authInfo hashed).
+    pub async fn stored_domain(&self, name: &str) -> registry_core::model::Domain {
+        use registry_core::{Store, StoreTx};
+        let mut tx = self.registry.store().begin(false).await.expect("begin");
+        tx.domain_get(name, false)
+            .await
+            .expect("domain_get")
+            .unwrap_or_else(|| panic!("no domain {name}"))
+    }
+
+    /// A contact as the store keeps it.
+    pub async fn stored_contact(&self, id: &str) -> registry_core::model::Contact {
+        use registry_core::{Store, StoreTx};
+        let mut tx = self.registry.store().begin(false).await.expect("begin");
+        tx.contact_get(id, false)
+            .await
+            .expect("contact_get")
+            .unwrap_or_else(|| panic!("no contact {id}"))
     }
 
     /// The history ops of one object, oldest first.
@@ -488,7 +512,27 @@ pub fn contact_id(s: &str) -> ContactId {
     ContactId::new(s).unwrap_or_else(|e| panic!("contact id {s:?}: {e}"))
 }
 
+/// What tests append to their short authInfo values so that they pass the registry's strength
+/// policy (registry-core `secure_auth`: 16+ characters, mixed classes, an estimated 128 bits).
+pub const STRONG_SUFFIX: &str = "-Zq8#Kx3Vm9!Tr2Lw4$";
+
+/// `pw` made strong: `pw` + [`STRONG_SUFFIX`]; empty stays empty ("no authInfo").
+pub fn strong(pw: &str) -> String {
+    if pw.is_empty() {
+        String::new()
+    } else {
+        format!("{pw}{STRONG_SUFFIX}")
+    }
+}
+
+/// The authInfo `pw`, made strong ([`strong`]): the same short name always gives the same
+/// value, so tests can keep naming them `"dom-pw-1"`.
 pub fn auth(pw: &str) -> AuthInfo {
+    raw_auth(&strong(pw))
+}
+
+/// The authInfo exactly `pw`, for tests that need a weak one.
+pub fn raw_auth(pw: &str) -> AuthInfo {
     AuthInfo::new(pw, None).expect("authInfo")
 }
 

@@ -237,7 +237,9 @@ pub enum DomainCmd {
         /// Period, e.g. 1y or 6m.
         #[arg(long)]
         period: Option<String>,
-        #[arg(long)]
+        /// authInfo; default empty, "none" (RFC 9154: the sponsor sets one when the
+        /// registrant asks to transfer).
+        #[arg(long, default_value = "")]
         auth_info: String,
         /// DS record KEYTAG:ALG:DIGESTTYPE:HEXDIGEST, repeatable.
         #[arg(long)]

@@ -111,7 +111,7 @@ impl DbWorker {
                     .bind("registrar1")
                     .bind(&*self.cr_date)
                     .bind(&*self.ex_date)
-                    .bind("load-2fA9x")
+                    .bind(crate::frames::LOAD_AUTH_INFO)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await

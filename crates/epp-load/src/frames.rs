@@ -17,6 +17,10 @@ use epp_proto::{
     Label, Password, Period,
 };
 
+/// The authInfo of every object the load creates: strong enough for the registry's policy
+/// (RFC 9154 strength: 16+ characters, mixed classes, an estimated 128 bits or more).
+pub const LOAD_AUTH_INFO: &str = "load-2fA9x-Zq8#Kx3Vm9!Tr2Lw4$";
+
 /// The values a run's names are made of.
 #[derive(Debug, Clone)]
 pub struct Names {
@@ -192,7 +196,7 @@ impl Frames {
     pub fn new(names: Names) -> Result<Frames, String> {
         let name = || v(DomainName::new(NAME_MARK));
         let contact = v(ContactId::new(&names.contact()))?;
-        let auth = v(AuthInfo::new("load-2fA9x", None))?;
+        let auth = v(AuthInfo::new(LOAD_AUTH_INFO, None))?;
         let check = Template::new(
             &command(
                 Command::Domain(DomainCommand::Check(vec![v(Label::new(NAME_MARK))?])),
@@ -330,7 +334,7 @@ impl Frames {
             }),
             fax: None,
             email: "load@example.net".into(),
-            auth_info: v(AuthInfo::new("load-2fA9x", None))?,
+            auth_info: v(AuthInfo::new(LOAD_AUTH_INFO, None))?,
             disclose: None,
         };
         Ok(command(Command::Contact(ContactCommand::Create(c)), cl_trid)?.into_bytes())
@@ -391,7 +395,7 @@ impl Frames {
                     id: contact,
                 },
             ],
-            auth_info: v(AuthInfo::new("load-2fA9x", None))?,
+            auth_info: v(AuthInfo::new(LOAD_AUTH_INFO, None))?,
         };
         Ok(command(Command::Domain(DomainCommand::Create(create)), cl_trid)?.into_bytes())
     }

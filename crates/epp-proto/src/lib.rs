@@ -37,4 +37,7 @@ pub mod ns {
     pub const CONTACT: &str = "urn:ietf:params:xml:ns:contact-1.0";
     pub const SEC_DNS: &str = "urn:ietf:params:xml:ns:secDNS-1.1";
     pub const RGP: &str = "urn:ietf:params:xml:ns:rgp-1.0";
+    /// RFC 9154: no elements of its own; announcing it tells clients that authInfo values
+    /// are empty by default, set for a transfer, stored hashed and never returned by info.
+    pub const SECURE_AUTHINFO: &str = "urn:ietf:params:xml:ns:epp:secure-authinfo-transfer-1.0";
 }

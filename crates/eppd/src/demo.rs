@@ -287,15 +287,33 @@ pub fn ensure_pki(files: &DemoFiles) -> Result<(), DemoError> {
 
 /// 16 random characters from an alphabet without look-alikes.
 pub fn random_password() -> Result<String, DemoError> {
+    random_string(16)
+}
+
+/// A random authInfo of 24 characters that passes the default strength policy (drawn again in
+/// the one-in-a-few-hundred-thousand case of a value that mixes too few character classes for
+/// the estimate).
+fn strong_auth_info() -> Result<String, DemoError> {
+    let policy = registry_core::secure_auth::SecureAuthConfig::default();
+    loop {
+        let s = random_string(24)?;
+        if registry_core::secure_auth::check_strength(&policy, &s).is_ok() {
+            return Ok(s);
+        }
+    }
+}
+
+/// `len` characters drawn uniformly from letters and digits (no look-alikes).
+fn random_string(len: usize) -> Result<String, DemoError> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    let mut out = String::with_capacity(16);
+    let mut out = String::with_capacity(len);
     let mut buf = [0u8; 64];
-    while out.len() < 16 {
+    while out.len() < len {
         getrandom::getrandom(&mut buf).map_err(|e| DemoError::Random(e.to_string()))?;
         // Rejection sampling keeps the choice uniform.
         let limit = 256 - 256 % ALPHABET.len();
         for b in buf {
-            if usize::from(b) < limit && out.len() < 16 {
+            if usize::from(b) < limit && out.len() < len {
                 out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
             }
         }
@@ -465,7 +483,9 @@ async fn ensure_contact(app: &App) -> Result<(), DemoError> {
         voice: None,
         fax: None,
         email: "demo@example.test".into(),
-        auth_info: AuthInfo::new("demo-contact-pw", None).map_err(|e| bad(&e))?,
+        // 24 random characters of 57 (140 bits); nobody needs to know it (the demo registrar
+        // sponsors the contact).
+        auth_info: AuthInfo::new(&strong_auth_info()?, None).map_err(|e| bad(&e))?,
         disclose: None,
     };
     let frame = CommandFrame {
@@ -616,7 +636,7 @@ pub fn instructions(data: &Path, info: &DemoInfo) -> String {
          Try, in another terminal:\n\
          \n\
          \x20 {cli} domain check example.test\n\
-         \x20 {cli} domain create example.test --registrant {CONTACT_ID} --auth-info 2fooBAR-demo\n\
+         \x20 {cli} domain create example.test --registrant {CONTACT_ID}\n\
          \x20 {cli} domain info example.test\n\
          \x20 {cli} --json poll req\n\
          {rdap}\

@@ -399,7 +399,7 @@ async fn lock_requests() {
             voice: None,
             fax: None,
             email: "kim@rega.example".into(),
-            auth_info: AuthInfo::new("2fooBAR", None).unwrap(),
+            auth_info: AuthInfo::new("2fooBAR-Zq8#Kx3Vm9!Tr2Lw4$", None).unwrap(),
             disclose: None,
         }))),
     )
@@ -413,7 +413,7 @@ async fn lock_requests() {
             ns: None,
             registrant: Some(ContactId::new("kim1").unwrap()),
             contacts: vec![],
-            auth_info: AuthInfo::new("domainpw1", None).unwrap(),
+            auth_info: AuthInfo::new("domainpw1-Zq8#Kx3Vm9!Tr2Lw4$", None).unwrap(),
         }))),
     )
     .await
@@ -587,7 +587,7 @@ async fn history_chain_verify() {
                 voice: None,
                 fax: None,
                 email: "kim@rega.example".into(),
-                auth_info: AuthInfo::new("2fooBAR", None).unwrap(),
+                auth_info: AuthInfo::new("2fooBAR-Zq8#Kx3Vm9!Tr2Lw4$", None).unwrap(),
                 disclose: None,
             })),
             extensions: vec![],

@@ -717,7 +717,7 @@ async fn scenario(env: Env) {
             voice: None,
             fax: None,
             email: "kim@rega.example".into(),
-            auth_info: AuthInfo::new("2fooBAR", None).unwrap(),
+            auth_info: AuthInfo::new("2fooBAR-Zq8#Kx3Vm9!Tr2Lw4$", None).unwrap(),
             disclose: None,
         }))),
     )
@@ -731,7 +731,7 @@ async fn scenario(env: Env) {
             ns: None,
             registrant: Some(ContactId::new("kim1").unwrap()),
             contacts: vec![],
-            auth_info: AuthInfo::new("domainpw1", None).unwrap(),
+            auth_info: AuthInfo::new("domainpw1-Zq8#Kx3Vm9!Tr2Lw4$", None).unwrap(),
         }))),
     )
     .await

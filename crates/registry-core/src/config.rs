@@ -53,6 +53,9 @@ pub struct Config {
     pub operators: OperatorsConfig,
     /// Bounds on failed authInfo attempts ([`crate::auth_guard`]).
     pub auth_info: crate::auth_guard::AuthInfoConfig,
+    /// Secure authorization information for transfer (RFC 9154) and the transfer locks
+    /// ([`crate::secure_auth`]).
+    pub secure_auth: crate::secure_auth::SecureAuthConfig,
 }
 
 /// Operator accounts and the two-person rule (`[operators]`).
@@ -161,6 +164,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             operators: OperatorsConfig::default(),
             auth_info: crate::auth_guard::AuthInfoConfig::default(),
+            secure_auth: crate::secure_auth::SecureAuthConfig::default(),
         }
     }
 }

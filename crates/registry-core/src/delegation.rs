@@ -140,6 +140,7 @@ mod tests {
             ns: ns.iter().map(|s| (*s).to_owned()).collect(),
             statuses: Vec::new(),
             auth_pw: None,
+            auth_set: None,
             ds: Vec::new(),
             max_sig_life: None,
             grace: Vec::new(),

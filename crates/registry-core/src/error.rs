@@ -37,6 +37,10 @@ pub enum CoreError {
     /// 2202.
     #[error("invalid authorization information")]
     InvalidAuthInfo,
+    /// 2202: an authInfo offered to be set is below the strength policy (RFC 9154 section
+    /// 4.1 names 2202 for this); the reason names the weakness.
+    #[error("authInfo too weak: {0}")]
+    WeakAuthInfo(crate::secure_auth::Weakness),
     /// 2202, whatever the authInfo: too many wrong ones lately from this registrar or for
     /// this object ([`crate::auth_guard`]). Still 2202, because during a back-off the right
     /// value must get the same answer as a wrong one.
@@ -94,9 +98,9 @@ impl CoreError {
             CoreError::NotEligibleForRenewal(_) => ResultCode::ObjectNotEligibleForRenewal,
             CoreError::NotEligibleForTransfer(_) => ResultCode::ObjectNotEligibleForTransfer,
             CoreError::Authorization(_) => ResultCode::AuthorizationError,
-            CoreError::InvalidAuthInfo | CoreError::AuthInfoBackoff => {
-                ResultCode::InvalidAuthorizationInformation
-            }
+            CoreError::InvalidAuthInfo
+            | CoreError::AuthInfoBackoff
+            | CoreError::WeakAuthInfo(_) => ResultCode::InvalidAuthorizationInformation,
             CoreError::PendingTransfer => ResultCode::ObjectPendingTransfer,
             CoreError::NotPendingTransfer => ResultCode::ObjectNotPendingTransfer,
             CoreError::Exists(_) => ResultCode::ObjectExists,
@@ -134,6 +138,7 @@ impl CoreError {
             | CoreError::Policy(r) => r,
             CoreError::RegistryLocked { reason, .. } => reason,
             CoreError::InvalidAuthInfo => "invalid authInfo",
+            CoreError::WeakAuthInfo(w) => w.reason(),
             CoreError::AuthInfoBackoff => "authInfo attempts: retry later",
             CoreError::PendingTransfer => "pending transfer",
             CoreError::NotPendingTransfer => "not pending transfer",
@@ -171,6 +176,9 @@ mod tests {
         let all = [
             CoreError::InvalidAuthInfo,
             CoreError::AuthInfoBackoff,
+            CoreError::WeakAuthInfo(crate::secure_auth::Weakness::TooFewClasses),
+            CoreError::NotEligibleForTransfer(crate::secure_auth::REASON_LOCK_CREATED),
+            CoreError::NotEligibleForTransfer(crate::secure_auth::REASON_LOCK_TRANSFERRED),
             CoreError::PendingTransfer,
             CoreError::NotPendingTransfer,
             CoreError::Store(StoreError::ForeignKey),

@@ -35,6 +35,7 @@ pub mod public;
 pub mod reconcile;
 pub mod registrar;
 pub mod registry;
+pub mod secure_auth;
 pub mod status;
 pub mod store;
 mod transfer;

@@ -138,7 +138,12 @@ pub struct Domain {
     /// rename shows here without touching the domain.
     pub ns: Vec<String>,
     pub statuses: Vec<StatusRec>,
+    /// The authInfo in its stored form (`sha256$salt$digest`, [`crate::secure_auth`]); `None`
+    /// when none is set (RFC 9154: empty unless the sponsor set one for a transfer).
     pub auth_pw: Option<String>,
+    /// When the authInfo was set: it opens a transfer until `auth_set` + `ttl_days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_set: Option<Timestamp>,
     pub ds: Vec<DsRec>,
     pub max_sig_life: Option<u32>,
     pub grace: Vec<GraceRec>,
@@ -346,7 +351,11 @@ pub struct Contact {
     pub voice: Option<PhoneRec>,
     pub fax: Option<PhoneRec>,
     pub email: String,
+    /// The authInfo in its stored form, as for domains; empty when none is set.
     pub auth_pw: String,
+    /// When the authInfo was set (see [`Domain::auth_set`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_set: Option<Timestamp>,
     pub disclose: Option<DiscloseRec>,
     pub statuses: Vec<StatusRec>,
     pub transfer: Option<TransferRec>,

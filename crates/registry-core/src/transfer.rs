@@ -188,6 +188,10 @@ impl Transferable for Domain {
         self.cl_id = t.re_id.clone();
         self.ex_date = ex;
         self.tr_date = Some(at);
+        // The authInfo was for this transfer: the losing registrar must not be able to use it
+        // to pull the domain back (RFC 9154 section 4.4).
+        self.auth_pw = None;
+        self.auth_set = None;
         self.grace.retain(|g| g.until > at);
         if let Some(until) = ctx.grace_until {
             self.grace.push(crate::model::GraceRec {
@@ -221,6 +225,8 @@ impl Transferable for Contact {
         if let Some(t) = &self.transfer {
             self.cl_id = t.re_id.clone();
             self.tr_date = Some(at);
+            self.auth_pw.clear();
+            self.auth_set = None;
         }
     }
 }

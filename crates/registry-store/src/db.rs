@@ -23,6 +23,9 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that cannot be read back (a hand-edited database, or a bug).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
 }
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -87,6 +90,8 @@ impl Db {
         } else {
             return Err(DbError::UnsupportedUrl(url.to_owned()));
         };
+        // Migration 0023's second half, which SQL cannot do (see the module).
+        crate::secure_auth::hash_plaintext(&db).await?;
         Ok(db)
     }
 

@@ -11,6 +11,7 @@ pub mod group_commit;
 mod lock;
 pub mod registrars;
 mod registrars_admin;
+pub mod secure_auth;
 
 pub use db::{Db, DbError};
 pub mod objects;

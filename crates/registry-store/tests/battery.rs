@@ -114,7 +114,8 @@ async fn domain_create_check_info(env: &Env) {
     assert_eq!(d.name.as_str(), "example.test");
     assert!(d.roid.as_str().starts_with('D'));
     assert_eq!(d.registrant.as_ref().map(|c| c.as_str()), Some("jd1"));
-    assert!(d.auth_info.is_some());
+    // RFC 9154 section 4.2: the authInfo is never returned.
+    assert!(d.auth_info.is_none());
     assert_eq!(
         d.statuses.iter().map(|s| s.status).collect::<Vec<_>>(),
         vec![DomainStatus::Ok]
@@ -141,7 +142,7 @@ async fn domain_create_check_info(env: &Env) {
     let Some(ResponseData::DomainInfo(d)) = out.res_data else {
         panic!()
     };
-    assert!(d.auth_info.is_some());
+    assert!(d.registrant.is_some() && d.auth_info.is_none());
     assert_eq!(env.code(B, info("wrongpw1")).await, 2202);
     assert_eq!(
         env.code(
@@ -1262,6 +1263,28 @@ async fn contact_transfer(env: &Env) {
         panic!()
     };
     assert_eq!(c.cl_id.as_str(), B);
+    // The transfer cleared the authInfo (RFC 9154): the old one no longer opens it, and the
+    // new sponsor sets one for the next transfer.
+    assert_eq!(
+        env.code(A, tr(TransferOp::Request, Some("2fooBAR"))).await,
+        2202
+    );
+    assert_eq!(
+        env.code(
+            B,
+            Command::Contact(ContactCommand::Update(ContactUpdate {
+                id: ContactId::new("ctr").unwrap(),
+                add: Vec::new(),
+                rem: Vec::new(),
+                chg: Some(ContactChg {
+                    auth_info: Some(auth("2fooBAR")),
+                    ..Default::default()
+                }),
+            }))
+        )
+        .await,
+        1000
+    );
     // auto-approve
     assert_eq!(
         env.code(A, tr(TransferOp::Request, Some("2fooBAR"))).await,

@@ -36,6 +36,7 @@ fn domain(name: &str) -> Domain {
         ns: vec![],
         statuses: vec![],
         auth_pw: None,
+        auth_set: None,
         ds: vec![],
         max_sig_life: None,
         grace: vec![],

@@ -187,7 +187,8 @@ fn contact(id: &str) -> Result<Command, BoxError> {
         }),
         fax: None,
         email: format!("{id}@load.example"),
-        auth_info: AuthInfo::new("load-contact-pw", None)?,
+        // No authInfo (RFC 9154: none until a transfer needs one).
+        auth_info: AuthInfo::new("", None)?,
         disclose: None,
     })))
 }
@@ -267,7 +268,7 @@ async fn setup(dir: PathBuf, url: String, domains: u32, port: u16) -> Result<(),
                             id: ContactId::new("load-tech")?,
                         },
                     ],
-                    auth_info: AuthInfo::new("load-domain-pw", None)?,
+                    auth_info: AuthInfo::new("", None)?,
                 };
                 let ds = SecDnsCreate {
                     max_sig_life: None,

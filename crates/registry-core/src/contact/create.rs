@@ -26,9 +26,7 @@ impl<S: Store> Registry<S> {
         let voice = c.voice.as_ref().map(phone_rec).transpose()?;
         let fax = c.fax.as_ref().map(phone_rec).transpose()?;
         policy::check_email(&c.email)?;
-        if c.auth_info.expose().is_empty() {
-            return Err(CoreError::Policy("authInfo must not be empty"));
-        }
+        let auth_pw = self.auth_on_create(c.auth_info.expose())?;
         let mut tx = self.store.begin(true).await?;
         if tx.contact_get(c.id.as_str(), true).await?.is_some() {
             return Err(CoreError::Exists("contact exists"));
@@ -46,7 +44,8 @@ impl<S: Store> Registry<S> {
             voice,
             fax,
             email: c.email.clone(),
-            auth_pw: c.auth_info.expose().to_owned(),
+            auth_set: auth_pw.as_ref().map(|_| who.now),
+            auth_pw: auth_pw.unwrap_or_default(),
             disclose: c.disclose.as_ref().map(disclose_rec),
             statuses: Vec::new(),
             transfer: None,

@@ -1,4 +1,5 @@
-//! `<contact:info>`: the sponsor, or a holder of the authInfo.
+//! `<contact:info>`: the sponsor, or a holder of the authInfo; the authInfo itself is never
+//! returned.
 
 use epp_proto::contact::{
     Address, ContactInfoData, ContactStatus as CS, Disclose, Phone, PostalInfo, PostalInfoType,
@@ -28,7 +29,7 @@ impl<S: Store> Registry<S> {
         let linked = tx.contact_linked(c.id).await?;
         drop(tx);
         let c = self.settle_contact_view(c, who.now);
-        if c.cl_id != who.cl_id && !contact_auth(&c, auth)? {
+        if c.cl_id != who.cl_id && !contact_auth(&self.cfg, &c, auth, who.now)? {
             return Err(CoreError::Authorization("not the sponsoring registrar"));
         }
         let mut statuses = convert::statuses(&c.statuses, CS::from_token)?;
@@ -77,9 +78,8 @@ impl<S: Store> Registry<S> {
             up_id: c.up_id.as_deref().map(convert::client_id).transpose()?,
             up_date: c.up_date,
             tr_date: c.tr_date,
-            auth_info: Some(
-                AuthInfo::new(&c.auth_pw, None).map_err(|e| CoreError::Corrupt(e.to_string()))?,
-            ),
+            // Never returned, to anyone (RFC 9154 section 4.2, applied to contacts too).
+            auth_info: None,
             disclose: c.disclose.as_ref().map(|d| Disclose {
                 flag: d.flag,
                 fields: d

@@ -19,13 +19,21 @@ use crate::error::CoreError;
 use crate::model::*;
 use crate::policy;
 
-/// Whether a non-sponsor's authInfo opens the contact: 2202 when given and wrong.
-pub(crate) fn contact_auth(c: &Contact, auth: Option<&AuthInfo>) -> Result<bool, CoreError> {
-    match auth {
-        None => Ok(false),
-        Some(a) if a.roid.is_none() && a.expose() == c.auth_pw && !c.auth_pw.is_empty() => Ok(true),
-        Some(_) => Err(CoreError::InvalidAuthInfo),
-    }
+/// Whether a non-sponsor's authInfo opens the contact at `now`: 2202 when given and wrong,
+/// expired, or when the contact has none ([`crate::secure_auth::judge`]).
+pub(crate) fn contact_auth(
+    cfg: &crate::Config,
+    c: &Contact,
+    auth: Option<&AuthInfo>,
+    now: epp_proto::Timestamp,
+) -> Result<bool, CoreError> {
+    crate::secure_auth::judge(
+        &cfg.secure_auth,
+        Some(c.auth_pw.as_str()),
+        c.auth_set,
+        auth,
+        now,
+    )
 }
 
 pub(crate) fn postal_rec(p: &PostalInfo) -> Result<PostalRec, CoreError> {

@@ -37,7 +37,8 @@ impl<S: Store> Registry<S> {
                 || c.transfer
                     .as_ref()
                     .is_some_and(|tr| tr.re_id == who.cl_id || tr.ac_id == who.cl_id);
-            let auth_ok = !party && c.transfer.is_some() && contact_auth(&c, auth)?;
+            let auth_ok =
+                !party && c.transfer.is_some() && contact_auth(&self.cfg, &c, auth, who.now)?;
             transfer::may_query(&c, who, auth_ok)?;
             let tr = c.transfer.as_ref().ok_or(CoreError::NotPendingTransfer)?;
             let mut data = convert::transfer_data(id.as_str(), tr)?;
@@ -48,7 +49,7 @@ impl<S: Store> Registry<S> {
         let c = self.load_contact_w(&mut tx, who, id.as_str()).await?;
         let mut after = c.clone();
         let op_name = if op == TransferOp::Request {
-            let auth_ok = c.cl_id != who.cl_id && contact_auth(&c, auth)?;
+            let auth_ok = c.cl_id != who.cl_id && contact_auth(&self.cfg, &c, auth, who.now)?;
             transfer::check_request(&c, who, auth_ok)?;
             let auto = who.now + Self::days(self.cfg.transfer_auto_approve_days);
             transfer::request(&mut after, who, auto, 0, None);

@@ -87,11 +87,11 @@ impl<S: Store> Registry<S> {
                 policy::check_email(e)?;
                 after.email = e.clone();
             }
+            // An empty `<contact:pw/>` unsets the authInfo.
             if let Some(a) = &chg.auth_info {
-                if a.expose().is_empty() {
-                    return Err(CoreError::Policy("authInfo must not be empty"));
-                }
-                after.auth_pw = a.expose().to_owned();
+                let stored = crate::secure_auth::to_store(&self.cfg.secure_auth, a.expose())?;
+                after.auth_set = stored.as_ref().map(|_| who.now);
+                after.auth_pw = stored.unwrap_or_default();
             }
             if let Some(d) = &chg.disclose {
                 after.disclose = Some(disclose_rec(d));

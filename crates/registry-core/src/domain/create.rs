@@ -6,7 +6,7 @@ use epp_proto::domain::{DomainCreate, DomainCreateData, NameServers};
 use epp_proto::ext::sec_dns::SecDnsCreate;
 use epp_proto::ResponseData;
 
-use super::{check_ds_list, check_max_sig_life, check_pw, host_objs, link, months_of};
+use super::{check_ds_list, check_max_sig_life, host_objs, link, months_of};
 use crate::change::Who;
 use crate::error::CoreError;
 use crate::model::*;
@@ -45,7 +45,7 @@ impl<S: Store> Registry<S> {
         if contacts.iter().collect::<BTreeSet<_>>().len() != contacts.len() {
             return Err(CoreError::Policy("duplicate contact"));
         }
-        check_pw(c.auth_info.expose())?;
+        let auth_pw = self.auth_on_create(c.auth_info.expose())?;
         let mut ds = Vec::new();
         let mut max_sig_life = None;
         if let Some(s) = sec {
@@ -86,7 +86,8 @@ impl<S: Store> Registry<S> {
             contacts,
             ns,
             statuses: Vec::new(),
-            auth_pw: Some(c.auth_info.expose().to_owned()),
+            auth_set: auth_pw.as_ref().map(|_| who.now),
+            auth_pw,
             ds,
             max_sig_life,
             grace: vec![GraceRec {

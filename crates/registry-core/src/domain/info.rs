@@ -1,5 +1,7 @@
-//! `<domain:info>`: the sponsor (or a holder of the authInfo) sees everything; anyone else
-//! name, roid, statuses, sponsor and dates.
+//! `<domain:info>`: the sponsor (or a holder of the authInfo) sees everything but the
+//! authInfo itself, which no info response carries (RFC 9154 section 4.2: it is stored hashed,
+//! and is no business of anyone's once set); anyone else name, roid, statuses, sponsor and
+//! dates.
 
 use epp_proto::domain::{
     ContactType, DomainContact, DomainInfo, DomainInfoData, DomainStatus as DS, HostsFilter,
@@ -8,7 +10,7 @@ use epp_proto::domain::{
 use epp_proto::ext::rgp::RgpInfoData;
 use epp_proto::ext::sec_dns::{DsOrKeyData, SecDnsInfoData};
 use epp_proto::ext::ResponseExtension;
-use epp_proto::{AuthInfo, ResponseData};
+use epp_proto::ResponseData;
 
 use super::{domain_auth, rgp_statuses};
 use crate::change::Who;
@@ -37,7 +39,8 @@ impl<S: Store> Registry<S> {
     ) -> Result<Outcome, CoreError> {
         let mut tx = self.store.begin(false).await?;
         let d = self.load_domain_r(&mut tx, who, i.name.as_str()).await?;
-        let full = d.cl_id == who.cl_id || domain_auth(&d, i.auth_info.as_ref())?;
+        let full =
+            d.cl_id == who.cl_id || domain_auth(&self.cfg, &d, i.auth_info.as_ref(), who.now)?;
         let sub = if full && matches!(i.hosts, HostsFilter::All | HostsFilter::Sub) {
             tx.hosts_under(&d.name)
                 .await?
@@ -100,15 +103,7 @@ impl<S: Store> Registry<S> {
             up_date: if full { d.up_date } else { None },
             ex_date: Some(d.ex_date),
             tr_date: if full { d.tr_date } else { None },
-            auth_info: if full {
-                d.auth_pw
-                    .as_deref()
-                    .map(|p| AuthInfo::new(p, None))
-                    .transpose()
-                    .map_err(|e| CoreError::Corrupt(e.to_string()))?
-            } else {
-                None
-            },
+            auth_info: None,
         };
         let mut out = Outcome::ok(Some(ResponseData::DomainInfo(Box::new(data))));
         // No infData without DS records, even if a maxSigLife were stored (see the module docs).

@@ -56,26 +56,21 @@ pub(crate) fn link(c: &DomainContact) -> ContactLink {
     }
 }
 
-pub(crate) fn check_pw(pw: &str) -> Result<(), CoreError> {
-    if pw.is_empty() {
-        return Err(CoreError::Policy("authInfo must not be empty"));
-    }
-    Ok(())
-}
-
-/// Whether a non-sponsor's authInfo opens the domain: 2202 when given and wrong.
-pub(crate) fn domain_auth(d: &Domain, auth: Option<&AuthInfo>) -> Result<bool, CoreError> {
-    match auth {
-        None => Ok(false),
-        Some(a)
-            if a.roid.is_none()
-                && d.auth_pw.as_deref() == Some(a.expose())
-                && !a.expose().is_empty() =>
-        {
-            Ok(true)
-        }
-        Some(_) => Err(CoreError::InvalidAuthInfo),
-    }
+/// Whether a non-sponsor's authInfo opens the domain at `now`: 2202 when given and wrong,
+/// expired, or when the domain has none ([`crate::secure_auth::judge`]).
+pub(crate) fn domain_auth(
+    cfg: &crate::Config,
+    d: &Domain,
+    auth: Option<&AuthInfo>,
+    now: epp_proto::Timestamp,
+) -> Result<bool, CoreError> {
+    crate::secure_auth::judge(
+        &cfg.secure_auth,
+        d.auth_pw.as_deref(),
+        d.auth_set,
+        auth,
+        now,
+    )
 }
 
 pub(crate) fn check_max_sig_life(v: Option<u32>) -> Result<(), CoreError> {

@@ -41,7 +41,9 @@ impl<S: Store> Registry<S> {
                 || d.transfer
                     .as_ref()
                     .is_some_and(|tr| tr.re_id == who.cl_id || tr.ac_id == who.cl_id);
-            let auth_ok = !party && d.transfer.is_some() && domain_auth(&d, t.auth_info.as_ref())?;
+            let auth_ok = !party
+                && d.transfer.is_some()
+                && domain_auth(&self.cfg, &d, t.auth_info.as_ref(), who.now)?;
             transfer::may_query(&d, who, auth_ok)?;
             let tr = d.transfer.as_ref().ok_or(CoreError::NotPendingTransfer)?;
             return Ok(Outcome::ok(Some(ResponseData::DomainTransfer(
@@ -52,8 +54,13 @@ impl<S: Store> Registry<S> {
         let d = self.load_domain_w(&mut tx, who, name).await?;
         let mut after = d.clone();
         let op = if t.op == TransferOp::Request {
-            let auth_ok = d.cl_id != who.cl_id && domain_auth(&d, t.auth_info.as_ref())?;
+            let auth_ok =
+                d.cl_id != who.cl_id && domain_auth(&self.cfg, &d, t.auth_info.as_ref(), who.now)?;
             transfer::check_request(&d, who, auth_ok)?;
+            // After the authInfo: only its holder learns of the lock.
+            self.cfg
+                .secure_auth
+                .check_transfer_lock(d.cr_date, d.tr_date, who.now)?;
             let months = months_of(t.period, self.cfg.default_period_years);
             let ex = Self::add_months(d.ex_date, months)?;
             if ex > self.max_expiry(who.now)? {
@@ -71,6 +78,10 @@ impl<S: Store> Registry<S> {
             .ok_or(CoreError::Corrupt("transfer record vanished".into()))?;
         let mut ch = self.change(who);
         let approved = after.cl_id != d.cl_id;
+        if t.op == TransferOp::Request {
+            self.mail_registrant_of_transfer(&mut tx, &mut ch, &after, &tr)
+                .await?;
+        }
         self.write_domain(&mut ch, op, Some(d), Some(after.clone()));
         if approved {
             self.move_subordinate_hosts(&mut tx, &mut ch, &after.name, &after.cl_id)
@@ -94,6 +105,51 @@ impl<S: Store> Registry<S> {
         } else {
             Outcome::ok(data)
         })
+    }
+
+    /// Tells the registrant, at the e-mail address of its contact on file, that a transfer of
+    /// its domain was requested: the registrant is who asked for the authInfo, so a request it
+    /// did not expect is a hijack in progress, and it has until the auto-approval to object.
+    pub(crate) async fn mail_registrant_of_transfer(
+        &self,
+        tx: &mut S::Tx,
+        ch: &mut Change,
+        d: &Domain,
+        tr: &TransferRec,
+    ) -> Result<(), CoreError> {
+        let Some(id) = d.registrant.as_deref() else {
+            return Ok(());
+        };
+        let Some(contact) = tx.contact_get(id, false).await? else {
+            return Ok(());
+        };
+        let fmt = |t: epp_proto::Timestamp| t.format("%Y-%m-%d %H:%M UTC").to_string();
+        let body = format!(
+            "A transfer of the domain {name} to the registrar {re_id} was requested on {at}.\n\n\
+             Unless the current registrar ({ac_id}) rejects it, the registry completes the \
+             transfer on {ac_date}. If you did not ask for this transfer, contact {ac_id} at \
+             once.\n\nThis is an automatic message from the registry.\n",
+            name = d.name,
+            re_id = tr.re_id,
+            at = fmt(tr.re_date),
+            ac_id = tr.ac_id,
+            ac_date = fmt(tr.ac_date),
+        );
+        let at = ch.who.now;
+        ch.mail.push(OutboxMail {
+            id: 0,
+            kind: "notice".into(),
+            lock_request_id: None,
+            recipient: contact.email,
+            subject: format!("Transfer of {} requested", d.name),
+            body,
+            created: at,
+            next_attempt: at,
+            attempts: 0,
+            last_error: None,
+            sent: None,
+        });
+        Ok(())
     }
 
     /// Subordinate hosts follow their domain to its new sponsor (RFC 5732 section 1).

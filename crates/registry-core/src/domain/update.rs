@@ -4,7 +4,7 @@
 use epp_proto::domain::{AuthInfoChange, DomainUpdate, NameServers};
 use epp_proto::ext::sec_dns::{SecDnsRem, SecDnsUpdate};
 
-use super::{check_ds_list, check_max_sig_life, check_pw, host_objs, link};
+use super::{check_ds_list, check_max_sig_life, host_objs, link};
 use crate::change::Who;
 use crate::error::CoreError;
 use crate::model::*;
@@ -80,10 +80,15 @@ impl<S: Store> Registry<S> {
             }
             match &chg.auth_info {
                 None => {}
-                Some(AuthInfoChange::Remove) => after.auth_pw = None,
+                Some(AuthInfoChange::Remove) => {
+                    after.auth_pw = None;
+                    after.auth_set = None;
+                }
+                // An empty `<domain:pw/>` unsets it too (RFC 9154 section 4.3).
                 Some(AuthInfoChange::Set(a)) => {
-                    check_pw(a.expose())?;
-                    after.auth_pw = Some(a.expose().to_owned());
+                    after.auth_pw =
+                        crate::secure_auth::to_store(&self.cfg.secure_auth, a.expose())?;
+                    after.auth_set = after.auth_pw.as_ref().map(|_| who.now);
                 }
             }
         }

@@ -66,10 +66,14 @@ enum Cleanup {
 }
 
 pub fn config() -> Config {
-    Config {
+    let mut c = Config {
         tlds: vec!["test".into(), "co.test".into()],
         ..Config::default()
-    }
+    };
+    // The battery transfers domains it just created.
+    c.secure_auth.transfer_lock_after_create_days = 0;
+    c.secure_auth.transfer_lock_after_transfer_days = 0;
+    c
 }
 
 pub async fn sqlite_env() -> Env {
@@ -236,8 +240,22 @@ pub fn hn(s: &str) -> HostName {
     HostName::new(s).unwrap()
 }
 
+/// Appended to the battery's short authInfo names so that they pass the strength policy
+/// (registry-core `secure_auth`).
+pub const STRONG_SUFFIX: &str = "-Zq8#Kx3Vm9!Tr2Lw4$";
+
+/// `pw` made strong (empty stays empty: "no authInfo").
+pub fn strong(pw: &str) -> String {
+    if pw.is_empty() {
+        String::new()
+    } else {
+        format!("{pw}{STRONG_SUFFIX}")
+    }
+}
+
+/// The authInfo [`strong`]`(pw)`: the same short name always gives the same value.
 pub fn auth(pw: &str) -> AuthInfo {
-    AuthInfo::new(pw, None).unwrap()
+    AuthInfo::new(&strong(pw), None).unwrap()
 }
 
 pub fn create_contact(id: &str) -> Command {
