@@ -488,8 +488,12 @@ async fn main() -> Result<(), BenchError> {
             // Open loop: one change every 1/rate s, each watched by its own task.
             let total = (u64::from(rate) * args.seconds) as usize;
             fig.changes = total;
-            println!("sustained: {rate} changes/s for {} s ({total} changes)", args.seconds);
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+            println!(
+                "sustained: {rate} changes/s for {} s ({total} changes)",
+                args.seconds
+            );
+            let mut tick =
+                tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
             let mut watchers = Vec::with_capacity(total);
             let mut used = std::collections::HashSet::new();
             for i in 0..total {
