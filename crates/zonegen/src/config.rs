@@ -83,6 +83,10 @@ fn default_true() -> bool {
 fn default_dns_timeout_secs() -> u64 {
     10
 }
+fn default_kick_after_ms() -> u64 {
+    50
+}
+
 fn default_reload_timeout_secs() -> u64 {
     120
 }
@@ -133,6 +137,13 @@ pub struct PrimaryConfig {
     pub zone_file: PathBuf,
     /// argv of the command that makes the primary reload `zone_file`.
     pub reload_command: Vec<String>,
+    /// argv run when an UPDATE goes unanswered for `kick_after_ms` (Knot 3.2 holds an
+    /// UPDATE behind its pending NOTIFY event for up to 1 s); empty: never.
+    #[serde(default)]
+    pub kick_command: Vec<String>,
+    /// See `kick_command`; default 50.
+    #[serde(default = "default_kick_after_ms")]
+    pub kick_after_ms: u64,
     /// TSIG key for UPDATE and AXFR; without it, requests are unsigned.
     pub tsig: Option<TsigConfig>,
 }
@@ -310,6 +321,8 @@ impl Config {
         c.notify = self.secondaries.notify.clone();
         c.notify_key = self.notify_key()?;
         c.reload_command = self.primary.reload_command.clone();
+        c.kick_command = self.primary.kick_command.clone();
+        c.kick_after = Duration::from_millis(self.primary.kick_after_ms);
         c.poll_interval = Duration::from_millis(p.poll_interval_ms);
         c.batch_limit = p.batch_limit;
         c.max_change_share = p.max_change_share;

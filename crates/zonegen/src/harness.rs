@@ -240,6 +240,18 @@ impl Knot {
         ]
     }
 
+    /// argv that makes this knotd run the zone's pending events now (`zone-notify`): the
+    /// publisher's `kick_command`, see README "Knot's one-second UPDATE stall".
+    pub fn kick_command(&self) -> Vec<String> {
+        vec![
+            "knotc".into(),
+            "-c".into(),
+            self.conf.display().to_string(),
+            "zone-notify".into(),
+            self.origin.to_string(),
+        ]
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("knot.log")).unwrap_or_default()
     }

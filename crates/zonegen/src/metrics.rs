@@ -12,6 +12,7 @@ pub struct PublisherMetrics {
     max_lag_ms: AtomicU64,
     batches_published: AtomicU64,
     updates_sent: AtomicU64,
+    kicks: AtomicU64,
     full_reloads: AtomicU64,
     drift_alarms: AtomicU64,
     held_batches: AtomicU64,
@@ -32,6 +33,8 @@ pub struct MetricsSnapshot {
     pub max_lag_ms: u64,
     pub batches_published: u64,
     pub updates_sent: u64,
+    /// Times the primary's zone events were kicked (`kick_command`) for a slow UPDATE.
+    pub kicks: u64,
     pub full_reloads: u64,
     /// Reconciliations that found the served zone different from the generated one.
     pub drift_alarms: u64,
@@ -59,6 +62,7 @@ impl PublisherMetrics {
             max_lag_ms: self.max_lag_ms.load(Ordering::Relaxed),
             batches_published: self.batches_published.load(Ordering::Relaxed),
             updates_sent: self.updates_sent.load(Ordering::Relaxed),
+            kicks: self.kicks.load(Ordering::Relaxed),
             full_reloads: self.full_reloads.load(Ordering::Relaxed),
             drift_alarms: self.drift_alarms.load(Ordering::Relaxed),
             held_batches: self.held_batches.load(Ordering::Relaxed),
@@ -90,6 +94,10 @@ impl PublisherMetrics {
         self.updates_sent.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn kick(&self) {
+        self.kicks.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn full_reload(&self) {
         self.full_reloads.fetch_add(1, Ordering::Relaxed);
     }
@@ -119,7 +127,7 @@ impl MetricsSnapshot {
             .chars()
             .filter(|c| !matches!(c, '"' | '\\' | '\n'))
             .collect();
-        let rows: [(&str, &str, &str, u64); 12] = [
+        let rows: [(&str, &str, &str, u64); 13] = [
             (
                 "zonegen_serial",
                 "gauge",
@@ -161,6 +169,12 @@ impl MetricsSnapshot {
                 "counter",
                 "UPDATE messages acknowledged",
                 self.updates_sent,
+            ),
+            (
+                "zonegen_primary_kicks_total",
+                "counter",
+                "slow UPDATEs for which the kick command ran",
+                self.kicks,
             ),
             (
                 "zonegen_full_reloads_total",

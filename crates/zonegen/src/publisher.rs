@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::dns::{build_update, diff_wire_estimate, DnsClient, DnsError, TsigKey, UpdateOutcome};
 use crate::lockcheck::{self, LockCheck};
@@ -78,6 +78,12 @@ pub struct PublisherConfig {
     pub zone_file: PathBuf,
     /// argv of the full-reload command, e.g. `knotc -s SOCK zone-reload tld.`.
     pub reload_command: Vec<String>,
+    /// argv run when an UPDATE is not acknowledged within `kick_after` (empty: never), e.g.
+    /// `knotc -s SOCK zone-notify tld.`: works around Knot 3.2's one-second stall of an
+    /// UPDATE queued behind its own pending NOTIFY event (README: "Knot's one-second UPDATE stall").
+    pub kick_command: Vec<String>,
+    /// How long an UPDATE may go unanswered before `kick_command` runs (default 50 ms).
+    pub kick_after: Duration,
     /// Pause between polls of the source when idle (default 100 ms).
     pub poll_interval: Duration,
     /// Most journal entries per batch (default 10,000).
@@ -112,6 +118,8 @@ impl PublisherConfig {
             notify_key: None,
             zone_file,
             reload_command: Vec::new(),
+            kick_command: Vec::new(),
+            kick_after: Duration::from_millis(50),
             poll_interval: Duration::from_millis(100),
             batch_limit: 10_000,
             max_change_share: 0.05,
@@ -188,6 +196,8 @@ pub struct Publisher<S, St> {
     pub crash_before_update: Option<usize>,
     /// The publisher check of registry-locked delegations ([`crate::lockcheck`]).
     lock_check: Option<Arc<dyn LockCheck>>,
+    /// When the primary last acknowledged an UPDATE (for `kick_command`).
+    last_update_ack: Option<Instant>,
 }
 
 fn max_serial(a: u32, b: u32) -> u32 {
@@ -216,6 +226,7 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             resumed: false,
             crash_before_update: None,
             lock_check: None,
+            last_update_ack: None,
         }
     }
 
@@ -453,6 +464,50 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         }
     }
 
+    /// Sends one UPDATE; if it goes unanswered for `kick_after` while Knot may hold a
+    /// pending NOTIFY event (an UPDATE was acknowledged less than 1.5 s ago), runs
+    /// `kick_command` once and keeps waiting for the answer. README: "Knot's one-second UPDATE stall".
+    async fn update_kicking(
+        &mut self,
+        msg: domain::base::message_builder::AdditionalBuilder<Vec<u8>>,
+    ) -> Result<UpdateOutcome, crate::dns::DnsError> {
+        let recent = self
+            .last_update_ack
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(1500));
+        let outcome = if self.cfg.kick_command.is_empty() || !recent {
+            self.client.update(msg).await
+        } else {
+            let update = self.client.update(msg);
+            tokio::pin!(update);
+            tokio::select! {
+                r = &mut update => r,
+                _ = tokio::time::sleep(self.cfg.kick_after) => {
+                    self.metrics.kick();
+                    let argv = self.cfg.kick_command.clone();
+                    debug!(?argv, "UPDATE unanswered: kicking the primary's zone events");
+                    tokio::task::spawn_blocking(move || {
+                        if let Some((program, args)) = argv.split_first() {
+                            match std::process::Command::new(program).args(args).output() {
+                                Ok(o) if o.status.success() => {}
+                                Ok(o) => warn!(
+                                    status = %o.status,
+                                    stderr = %String::from_utf8_lossy(&o.stderr).trim(),
+                                    "kick command failed"
+                                ),
+                                Err(e) => warn!(error = %e, "kick command failed"),
+                            }
+                        }
+                    });
+                    update.await
+                }
+            }
+        };
+        if outcome.is_ok() {
+            self.last_update_ack = Some(Instant::now());
+        }
+        outcome
+    }
+
     /// Sends `diff` as UPDATEs, the first one conditional on `prev` being served. Returns
     /// false if a prerequisite failed.
     async fn apply_diff(&mut self, diff: &[NodeDiff], prev: u32) -> Result<bool, PublishError> {
@@ -464,7 +519,7 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             }
             let new = next_serial(Some(max_serial(prev, self.serial)), unix_now());
             let msg = build_update(&self.cfg.apex, prev, new, chunk)?;
-            match self.client.update(msg).await? {
+            match self.update_kicking(msg).await? {
                 UpdateOutcome::Applied => {
                     self.metrics.update_sent();
                     prev = new;

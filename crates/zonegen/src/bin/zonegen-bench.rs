@@ -37,6 +37,15 @@ struct Args {
     /// Journal entries written while the publisher is down, before the resumed start.
     #[arg(long, default_value_t = 100)]
     backlog: usize,
+    /// Do not set the publisher's kick_command (shows Knot's one-second UPDATE stall).
+    #[arg(long)]
+    no_kick: bool,
+    /// Sustained mode: this many changes per second (open loop, not waiting for each)...
+    #[arg(long)]
+    rate: Option<u32>,
+    /// ... for this many seconds (with --rate).
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
     /// Also write the figures to this file as one JSON object (for bench/run).
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -434,6 +443,9 @@ async fn main() -> Result<(), BenchError> {
     cfg.key = Some(knot.key.clone());
     cfg.notify_key = Some(knot.key.clone());
     cfg.reload_command = knot.reload_command();
+    if !args.no_kick {
+        cfg.kick_command = knot.kick_command();
+    }
     cfg.notify = vec![nsd.addr()];
     cfg.reconcile_interval = None;
     cfg.dns_timeout = Duration::from_secs(60);
@@ -456,18 +468,63 @@ async fn main() -> Result<(), BenchError> {
     });
 
     let mut rng = Rng(42);
-    let mut at_primary = Vec::with_capacity(args.changes);
-    let mut at_secondary = Vec::with_capacity(args.changes);
-    for i in 0..args.changes {
-        let idx = rng.below(domains.len() as u64) as usize;
-        let mut d = domains[idx].clone();
-        let want = repoint(&mut d, 1000 + i)?;
-        let since = Instant::now();
-        source.push(Change::Domain(d.clone()));
-        at_primary.push(wait_ns(&primary, &d.name, &want, since).await?);
-        at_secondary.push(wait_ns(&secondary, &d.name, &want, since).await?);
-        tokio::time::sleep(Duration::from_millis(rng.below(100))).await;
-    }
+    let (at_primary, at_secondary) = match args.rate {
+        None => {
+            let mut at_primary = Vec::with_capacity(args.changes);
+            let mut at_secondary = Vec::with_capacity(args.changes);
+            for i in 0..args.changes {
+                let idx = rng.below(domains.len() as u64) as usize;
+                let mut d = domains[idx].clone();
+                let want = repoint(&mut d, 1000 + i)?;
+                let since = Instant::now();
+                source.push(Change::Domain(d.clone()));
+                at_primary.push(wait_ns(&primary, &d.name, &want, since).await?);
+                at_secondary.push(wait_ns(&secondary, &d.name, &want, since).await?);
+                tokio::time::sleep(Duration::from_millis(rng.below(100))).await;
+            }
+            (at_primary, at_secondary)
+        }
+        Some(rate) => {
+            // Open loop: one change every 1/rate s, each watched by its own task.
+            let total = (u64::from(rate) * args.seconds) as usize;
+            fig.changes = total;
+            println!(
+                "sustained: {rate} changes/s for {} s ({total} changes)",
+                args.seconds
+            );
+            let mut tick =
+                tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+            let mut watchers = Vec::with_capacity(total);
+            let mut used = std::collections::HashSet::new();
+            for i in 0..total {
+                tick.tick().await;
+                let mut idx = rng.below(domains.len() as u64) as usize;
+                while !used.insert(idx) {
+                    idx = rng.below(domains.len() as u64) as usize;
+                }
+                let mut d = domains[idx].clone();
+                let want = repoint(&mut d, 1000 + i)?;
+                let since = Instant::now();
+                source.push(Change::Domain(d.clone()));
+                let (p, s) = (primary.clone(), secondary.clone());
+                watchers.push(tokio::spawn(async move {
+                    let (a, b) = tokio::join!(
+                        wait_ns(&p, &d.name, &want, since),
+                        wait_ns(&s, &d.name, &want, since)
+                    );
+                    Ok::<_, BenchError>((a?, b?))
+                }));
+            }
+            let mut at_primary = Vec::with_capacity(total);
+            let mut at_secondary = Vec::with_capacity(total);
+            for w in watchers {
+                let (a, b) = w.await.map_err(err)??;
+                at_primary.push(a);
+                at_secondary.push(b);
+            }
+            (at_primary, at_secondary)
+        }
+    };
     let _ = stop_tx.send(true);
     let _ = task.await;
     fig.knot_ms = Some(report(
