@@ -164,19 +164,14 @@ impl<S: Store> Registry<S> {
         Self::notify(ch, cl_id, text.clone(), None);
         if let Some(c) = tx.lock_contact(cl_id).await? {
             let at = ch.who.now;
-            ch.mail.push(OutboxMail {
-                id: 0,
-                kind: "notice".into(),
-                lock_request_id: req,
-                recipient: c.email,
-                subject: text.clone(),
-                body: format!("{text}\n\nThis is an automatic message from the registry.\n"),
-                created: at,
-                next_attempt: at,
-                attempts: 0,
-                last_error: None,
-                sent: None,
-            });
+            ch.mail.push(OutboxMail::queued(
+                "notice",
+                req,
+                c.email,
+                text.clone(),
+                format!("{text}\n\nThis is an automatic message from the registry.\n"),
+                at,
+            ));
         }
         Ok(())
     }
@@ -300,24 +295,19 @@ impl<S: Store> Registry<S> {
             expires = fmt_time(expires),
         );
         let mut ch = self.change(who);
-        ch.mail.push(OutboxMail {
-            id: 0,
-            kind: "lockCode".into(),
-            lock_request_id: Some(req.id),
-            recipient: contact.email,
-            subject: format!(
+        ch.mail.push(OutboxMail::queued(
+            "lockCode",
+            Some(req.id),
+            contact.email,
+            format!(
                 "Registry {} request {} for {}: confirmation code",
                 op.as_str(),
                 req.id,
                 d.name
             ),
             body,
-            created: who.now,
-            next_attempt: who.now,
-            attempts: 0,
-            last_error: None,
-            sent: None,
-        });
+            who.now,
+        ));
         Self::lock_note(&mut ch, self.roid('D', d.id), "lock:requested", &req);
         self.apply(tx, ch).await?;
         Ok(req)

@@ -289,6 +289,32 @@ pub struct OutboxMail {
     pub sent: Option<Timestamp>,
 }
 
+impl OutboxMail {
+    /// A mail queued at `at` for its first attempt (`kind`: `lockCode` or `notice`).
+    pub fn queued(
+        kind: &str,
+        lock_request_id: Option<i64>,
+        recipient: String,
+        subject: String,
+        body: String,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id: 0,
+            kind: kind.to_owned(),
+            lock_request_id,
+            recipient,
+            subject,
+            body,
+            created: at,
+            next_attempt: at,
+            attempts: 0,
+            last_error: None,
+            sent: None,
+        }
+    }
+}
+
 /// A host (RFC 5732).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Host {

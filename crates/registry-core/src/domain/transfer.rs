@@ -136,19 +136,14 @@ impl<S: Store> Registry<S> {
             ac_date = fmt(tr.ac_date),
         );
         let at = ch.who.now;
-        ch.mail.push(OutboxMail {
-            id: 0,
-            kind: "notice".into(),
-            lock_request_id: None,
-            recipient: contact.email,
-            subject: format!("Transfer of {} requested", d.name),
+        ch.mail.push(OutboxMail::queued(
+            "notice",
+            None,
+            contact.email,
+            format!("Transfer of {} requested", d.name),
             body,
-            created: at,
-            next_attempt: at,
-            attempts: 0,
-            last_error: None,
-            sent: None,
-        });
+            at,
+        ));
         Ok(())
     }
 
