@@ -434,6 +434,18 @@ fn extension(e: &ResponseExtension) -> (&'static str, Value) {
             "rl:reqData",
             json!({ "id": l.id, "name": l.name.as_str(), "op": l.op.as_str(), "state": l.state.as_str() }),
         ),
+        ResponseExtension::ChangePoll(c) => (
+            "changePoll:changeData",
+            Obj::new()
+                .put("state", s(c.state.as_str()))
+                .put("operation", s(c.operation.as_str()))
+                .opt("op", c.op.as_deref().map(s))
+                .put("date", time(&c.date))
+                .put("svTRID", s(c.sv_trid.as_str()))
+                .put("who", s(c.who.as_str()))
+                .opt("reason", c.reason.as_ref().map(|r| s(r.as_str())))
+                .done(),
+        ),
     }
 }
 

@@ -361,6 +361,20 @@ fn pending(p: &PendingActionData, key: &str) -> Block {
     b
 }
 
+/// `<changePoll:changeData>`, in the element names of RFC 8590.
+fn change_data(b: &mut Block, c: &epp_proto::ext::change_poll::ChangeData) {
+    let op = match &c.op {
+        Some(op) => format!("{} ({op})", c.operation.as_str()),
+        None => c.operation.as_str().to_owned(),
+    };
+    b.row("operation", op);
+    b.row("date", time(&c.date));
+    b.row("svTRID", c.sv_trid.to_string());
+    b.row("who", c.who.as_str());
+    b.opt("reason", c.reason.as_ref().map(|r| r.as_str().to_owned()));
+    b.row("state", c.state.as_str());
+}
+
 /// The readable form of a response.
 pub fn response(r: &Response, show: Show) -> String {
     let mut out = String::new();
@@ -422,7 +436,14 @@ pub fn response(r: &Response, show: Show) -> String {
                     );
                     block.row("state", l.state.as_str());
                 }
+                ResponseExtension::ChangePoll(_) => {}
             }
+        }
+    }
+    // A change poll message's changeData follows the object it is about (RFC 8590).
+    for e in &r.extensions {
+        if let ResponseExtension::ChangePoll(c) = e {
+            change_data(&mut block, c);
         }
     }
     block.write(&mut out);

@@ -33,7 +33,13 @@ use crate::server::Shared;
 /// The object services this server offers (greeting `<svcMenu>`).
 pub const OBJ_URIS: [&str; 3] = [ns::DOMAIN, ns::HOST, ns::CONTACT];
 /// The extensions this server offers (greeting `<svcExtension>`, in this order).
-pub const EXT_URIS: [&str; 4] = [ns::SEC_DNS, ns::RGP, registry_lock::NS, ns::SECURE_AUTHINFO];
+pub const EXT_URIS: [&str; 5] = [
+    ns::SEC_DNS,
+    ns::RGP,
+    registry_lock::NS,
+    ns::SECURE_AUTHINFO,
+    epp_proto::ext::change_poll::NS,
+];
 
 /// A session after a successful login.
 #[derive(Debug)]

@@ -49,18 +49,28 @@ impl<S: Store> CommandHandler for CoreHandler<S> {
                 .execute_by(&actor, &cmd, commit_by, ctx.deadline)
                 .await
             {
-                Ok(outcome) => Response {
-                    results: vec![EppResult::new(outcome.code)],
-                    msg_q: outcome.msg_q,
-                    res_data: outcome.res_data,
-                    // RFC 5730 2.9.1.1: extension data only for extensions the client chose.
-                    extensions: outcome
+                Ok(outcome) => {
+                    // RFC 5730 2.9.1.1: extension data only for extensions the client chose;
+                    // a resData that belongs to an extension it did not choose (a change poll
+                    // message's infData, RFC 8590) gives way to the plain one (text only, or
+                    // the transfer data).
+                    let (extensions, dropped): (Vec<_>, Vec<_>) = outcome
                         .extensions
                         .into_iter()
-                        .filter(|e| ctx.uses_extension(e.namespace()))
-                        .collect(),
-                    tr_id,
-                },
+                        .partition(|e| ctx.uses_extension(e.namespace()));
+                    let res_data = if dropped.iter().any(|e| e.owns_res_data()) {
+                        outcome.plain_res_data
+                    } else {
+                        outcome.res_data
+                    };
+                    Response {
+                        results: vec![EppResult::new(outcome.code)],
+                        msg_q: outcome.msg_q,
+                        res_data,
+                        extensions,
+                        tr_id,
+                    }
+                }
                 Err(err) => {
                     let code = err.result_code();
                     let mut result = EppResult::new(code);

@@ -145,6 +145,7 @@ impl<S: Store> Registry<S> {
         for (to, msg, payload) in notices {
             Self::notify(&mut ch, &to, msg, payload);
         }
+        ch.reason = Some(reason.to_owned());
         let r = self.commit(tx, ch).await;
         if let Err(e @ CoreError::RegistryLocked { .. }) = &r {
             self.audit_refusal(&who, "registry:delete", e).await;

@@ -87,6 +87,8 @@ pub struct Change {
     pub lock_request: Option<LockRequestWrite>,
     /// Drops the unsent code mail of this lock request (it ended).
     pub cancel_code_mail: Option<i64>,
+    /// Why, in a few words (an operator's reason): the change poll message's `<reason>`.
+    pub reason: Option<String>,
 }
 
 impl Change {
@@ -100,6 +102,7 @@ impl Change {
             mail: Vec::new(),
             lock_request: None,
             cancel_code_mail: None,
+            reason: None,
         }
     }
 

@@ -14,6 +14,7 @@
 mod admin;
 pub mod auth_guard;
 pub mod change;
+pub mod change_poll;
 pub mod clock;
 pub mod config;
 mod contact;

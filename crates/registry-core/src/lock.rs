@@ -351,6 +351,7 @@ impl<S: Store> Registry<S> {
         req.state = state.as_str().to_owned();
         req.closed = Some(ch.who.now);
         req.outcome_note = Some(note.to_owned());
+        ch.reason = Some(note.to_owned());
         ch.lock_request = Some(LockRequestWrite::Update(req.clone()));
         ch.cancel_code_mail = Some(req.id);
         let roid = match tx.domain_get(&req.domain, false).await? {

@@ -391,8 +391,53 @@ pub struct Contact {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum PollPayload {
-    DomainTransfer { name: String, transfer: TransferRec },
-    ContactTransfer { id: String, transfer: TransferRec },
+    DomainTransfer {
+        name: String,
+        transfer: TransferRec,
+    },
+    ContactTransfer {
+        id: String,
+        transfer: TransferRec,
+    },
+    /// A change the sponsor did not make itself (RFC 8590, [`crate::change_poll`]): the
+    /// object's state and what was done. `plain` is what the message carried before (a
+    /// transfer's data), for sessions that did not select the changePoll extension.
+    Change {
+        change: Box<ChangeNotice>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plain: Option<Box<PollPayload>>,
+    },
+}
+
+/// The object of a change poll message, as it was right after the change (or right before
+/// it, when the change removed it), with its ROID (the store's row id is not serialized) and
+/// without its authInfo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ChangedObject {
+    Domain { roid: String, domain: Domain },
+    Host { roid: String, host: Host },
+    Contact { roid: String, contact: Contact },
+}
+
+/// What a change poll message tells besides the object (RFC 8590 `<changePoll:changeData>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeNotice {
+    /// `changePoll:operationEnum` token.
+    pub operation: String,
+    /// The sub-operation (`op` attribute), or the name of a `custom` operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
+    pub date: Timestamp,
+    pub sv_trid: String,
+    pub who: String,
+    /// At most 32 characters (`eppcom:reasonType`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The object is as it was before the change (it is gone), not after.
+    #[serde(default)]
+    pub before: bool,
+    pub object: ChangedObject,
 }
 
 /// One message in a registrar's queue.

@@ -47,6 +47,11 @@ pub struct Outcome {
     pub res_data: Option<ResponseData>,
     pub extensions: Vec<ResponseExtension>,
     pub msg_q: Option<MsgQ>,
+    /// The resData for a session that did not select an extension whose data `res_data` is
+    /// ([`ResponseExtension::owns_res_data`]): a change poll message (RFC 8590) carries the
+    /// object's infData, and is answered without the extension as before, with its transfer
+    /// data or none.
+    pub plain_res_data: Option<ResponseData>,
 }
 
 impl Outcome {
@@ -56,6 +61,7 @@ impl Outcome {
             res_data,
             extensions: Vec::new(),
             msg_q: None,
+            plain_res_data: None,
         }
     }
 
@@ -65,6 +71,7 @@ impl Outcome {
             res_data,
             extensions: Vec::new(),
             msg_q: None,
+            plain_res_data: None,
         }
     }
 }
@@ -110,6 +117,21 @@ fn commit_window() -> Option<std::time::Duration> {
         .try_with(|(_, answer_by)| answer_by.saturating_duration_since(std::time::Instant::now()))
         .ok()
         .map(|left| left * 3 / 4)
+}
+
+/// The resData of a poll message's transfer payload (RFC 5730 section 2.9.2.3).
+fn poll_res_data(p: &PollPayload) -> Result<Option<ResponseData>, CoreError> {
+    Ok(match p {
+        PollPayload::DomainTransfer { name, transfer } => Some(ResponseData::DomainTransfer(
+            crate::convert::transfer_data(name, transfer)?,
+        )),
+        PollPayload::ContactTransfer { id, transfer } => {
+            let mut t = crate::convert::transfer_data(id, transfer)?;
+            t.ex_date = None;
+            Some(ResponseData::ContactTransfer(t))
+        }
+        PollPayload::Change { .. } => None,
+    })
 }
 
 impl<S: Store> Registry<S> {
@@ -356,11 +378,18 @@ impl<S: Store> Registry<S> {
         Change::new(who, &self.cfg.roid_suffix)
     }
 
-    /// Passes `change` through the delegation guard and applies it, inside `tx`.
-    pub(crate) async fn apply(&self, tx: &mut S::Tx, change: Change) -> Result<Applied, CoreError> {
+    /// Gives the sponsors of what `change` touches their change poll messages
+    /// ([`crate::change_poll`]), passes it through the delegation guard and applies it, inside
+    /// `tx`.
+    pub(crate) async fn apply(
+        &self,
+        tx: &mut S::Tx,
+        mut change: Change,
+    ) -> Result<Applied, CoreError> {
         if change.is_empty() {
             return Ok(Applied::default());
         }
+        self.add_change_polls(tx, &mut change).await?;
         let checked = crate::guard::check(tx, change).await?;
         Ok(tx.apply(&checked).await?)
     }
@@ -451,6 +480,7 @@ impl<S: Store> Registry<S> {
                     serde_json::json!({ "attempted": attempted, "reason": reason }).to_string(),
                 ),
             });
+            ch.reason = Some(reason.to_string());
             self.commit(tx, ch).await?;
             Ok::<(), CoreError>(())
         }
@@ -530,18 +560,20 @@ impl<S: Store> Registry<S> {
                 res_data: None,
                 extensions: Vec::new(),
                 msg_q: None,
+                plain_res_data: None,
             });
         };
-        let res_data = match &m.payload {
-            None => None,
-            Some(PollPayload::DomainTransfer { name, transfer }) => Some(
-                ResponseData::DomainTransfer(crate::convert::transfer_data(name, transfer)?),
-            ),
-            Some(PollPayload::ContactTransfer { id, transfer }) => {
-                let mut t = crate::convert::transfer_data(id, transfer)?;
-                t.ex_date = None;
-                Some(ResponseData::ContactTransfer(t))
+        let (res_data, extensions, plain_res_data) = match &m.payload {
+            Some(PollPayload::Change { change, plain }) => {
+                let plain = plain.as_deref().map(poll_res_data).transpose()?.flatten();
+                let (data, ext) = self.change_poll_data(change)?;
+                (Some(data), vec![ext], plain)
             }
+            other => (
+                other.as_ref().map(poll_res_data).transpose()?.flatten(),
+                Vec::new(),
+                None,
+            ),
         };
         let msg_q = MsgQ {
             count,
@@ -553,8 +585,9 @@ impl<S: Store> Registry<S> {
         Ok(Outcome {
             code: ResultCode::SuccessAckToDequeue,
             res_data,
-            extensions: Vec::new(),
+            extensions,
             msg_q: Some(msg_q),
+            plain_res_data,
         })
     }
 
@@ -579,6 +612,7 @@ impl<S: Store> Registry<S> {
             res_data: None,
             extensions: Vec::new(),
             msg_q: Some(msg_q),
+            plain_res_data: None,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Protocol extensions. Each extension is one module here and one variant in the two enums
 //! below; adding one (fee, loginSec, registry lock) touches nothing else in this crate.
 
+pub mod change_poll;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -38,6 +39,7 @@ pub enum ResponseExtension {
     RgpInfo(rgp::RgpInfoData),
     RgpUpdate(rgp::RgpUpdData),
     RegistryLock(registry_lock::RegistryLockData),
+    ChangePoll(change_poll::ChangeData),
 }
 
 impl ResponseExtension {
@@ -46,6 +48,20 @@ impl ResponseExtension {
             ResponseExtension::SecDnsInfo(_) => crate::ns::SEC_DNS,
             ResponseExtension::RgpInfo(_) | ResponseExtension::RgpUpdate(_) => crate::ns::RGP,
             ResponseExtension::RegistryLock(_) => registry_lock::NS,
+            ResponseExtension::ChangePoll(_) => change_poll::NS,
+        }
+    }
+
+    /// Whether the response's `<resData>` is there because of this extension, so that a
+    /// session that did not select it must get the response without it (a change poll
+    /// message's object `<infData>`, RFC 8590).
+    pub fn owns_res_data(&self) -> bool {
+        match self {
+            ResponseExtension::ChangePoll(_) => true,
+            ResponseExtension::SecDnsInfo(_)
+            | ResponseExtension::RgpInfo(_)
+            | ResponseExtension::RgpUpdate(_)
+            | ResponseExtension::RegistryLock(_) => false,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! (2103) carrying the namespace URI; an unknown element in a namespace we do implement (say
 //! `<secDNS:foo>`) is [`DecodeError::UnexpectedElement`] (2001).
 
+use epp_proto::ext::change_poll::NS as CHANGE_POLL;
 use epp_proto::ext::registry_lock::NS as REGISTRY_LOCK;
 use epp_proto::ext::{CommandExtension, ResponseExtension};
 use epp_proto::ns::{RGP, SEC_DNS};
@@ -15,6 +16,7 @@ use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::xml::XmlWriter;
 
+pub mod change_poll;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -52,7 +54,10 @@ pub fn decode_response_extension(el: &Element) -> Result<ResponseExtension, Deco
         (REGISTRY_LOCK, "reqData") => {
             registry_lock::decode_req_data(el).map(ResponseExtension::RegistryLock)
         }
-        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
+        (CHANGE_POLL, "changeData") => {
+            change_poll::decode_change_data(el).map(ResponseExtension::ChangePoll)
+        }
+        (SEC_DNS | RGP | REGISTRY_LOCK | CHANGE_POLL, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -74,7 +79,8 @@ pub(crate) fn response_extension_writable(ext: &ResponseExtension) -> bool {
         ResponseExtension::SecDnsInfo(v) => sec_dns::info_writable(v),
         ResponseExtension::RgpInfo(_)
         | ResponseExtension::RgpUpdate(_)
-        | ResponseExtension::RegistryLock(_) => true,
+        | ResponseExtension::RegistryLock(_)
+        | ResponseExtension::ChangePoll(_) => true,
     }
 }
 
@@ -85,5 +91,6 @@ pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
         ResponseExtension::RgpInfo(v) => rgp::encode_info(w, v),
         ResponseExtension::RgpUpdate(v) => rgp::encode_upd(w, v),
         ResponseExtension::RegistryLock(v) => registry_lock::encode_req_data(w, v),
+        ResponseExtension::ChangePoll(v) => change_poll::encode_change_data(w, v),
     }
 }

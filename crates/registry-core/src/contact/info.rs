@@ -14,6 +14,71 @@ use crate::model::*;
 use crate::registry::{Outcome, Registry};
 use crate::store::{Store, StoreTx};
 
+/// A contact's `<contact:infData>` (`linked`: a domain refers to it); never the authInfo.
+pub(crate) fn contact_info_data(
+    c: &Contact,
+    roid: &str,
+    linked: bool,
+) -> Result<ContactInfoData, CoreError> {
+    let mut statuses = convert::statuses(&c.statuses, CS::from_token)?;
+    if linked {
+        statuses.push(epp_proto::StatusEntry::new(CS::Linked));
+    }
+    if statuses.is_empty() {
+        statuses.push(epp_proto::StatusEntry::new(CS::Ok));
+    }
+    let postal_info = c
+        .postal
+        .iter()
+        .map(|p| {
+            Ok(PostalInfo {
+                info_type: PostalInfoType::from_token(&p.kind)
+                    .ok_or_else(|| CoreError::Corrupt(format!("postal type {:?}", p.kind)))?,
+                name: p.name.clone(),
+                org: p.org.clone(),
+                addr: Address {
+                    street: p.street.clone(),
+                    city: p.city.clone(),
+                    sp: p.sp.clone(),
+                    pc: p.pc.clone(),
+                    cc: p.cc.clone(),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, CoreError>>()?;
+    let phone = |p: &Option<PhoneRec>| {
+        p.as_ref().map(|p| Phone {
+            number: p.number.clone(),
+            ext: p.ext.clone(),
+        })
+    };
+    Ok(ContactInfoData {
+        id: convert::contact_id(&c.handle)?,
+        roid: convert::roid(roid)?,
+        statuses,
+        postal_info,
+        voice: phone(&c.voice),
+        fax: phone(&c.fax),
+        email: c.email.clone(),
+        cl_id: convert::client_id(&c.cl_id)?,
+        cr_id: convert::client_id(&c.cr_id)?,
+        cr_date: c.cr_date,
+        up_id: c.up_id.as_deref().map(convert::client_id).transpose()?,
+        up_date: c.up_date,
+        tr_date: c.tr_date,
+        // Never returned, to anyone (RFC 9154 section 4.2, applied to contacts too).
+        auth_info: None,
+        disclose: c.disclose.as_ref().map(|d| Disclose {
+            flag: d.flag,
+            fields: d
+                .fields
+                .iter()
+                .filter_map(|f| disclose_field_parse(f))
+                .collect(),
+        }),
+    })
+}
+
 impl<S: Store> Registry<S> {
     pub(crate) async fn contact_info(
         &self,
@@ -32,63 +97,7 @@ impl<S: Store> Registry<S> {
         if c.cl_id != who.cl_id && !contact_auth(&self.cfg, &c, auth, who.now)? {
             return Err(CoreError::Authorization("not the sponsoring registrar"));
         }
-        let mut statuses = convert::statuses(&c.statuses, CS::from_token)?;
-        if linked {
-            statuses.push(epp_proto::StatusEntry::new(CS::Linked));
-        }
-        if statuses.is_empty() {
-            statuses.push(epp_proto::StatusEntry::new(CS::Ok));
-        }
-        let postal_info = c
-            .postal
-            .iter()
-            .map(|p| {
-                Ok(PostalInfo {
-                    info_type: PostalInfoType::from_token(&p.kind)
-                        .ok_or_else(|| CoreError::Corrupt(format!("postal type {:?}", p.kind)))?,
-                    name: p.name.clone(),
-                    org: p.org.clone(),
-                    addr: Address {
-                        street: p.street.clone(),
-                        city: p.city.clone(),
-                        sp: p.sp.clone(),
-                        pc: p.pc.clone(),
-                        cc: p.cc.clone(),
-                    },
-                })
-            })
-            .collect::<Result<Vec<_>, CoreError>>()?;
-        let phone = |p: &Option<PhoneRec>| {
-            p.as_ref().map(|p| Phone {
-                number: p.number.clone(),
-                ext: p.ext.clone(),
-            })
-        };
-        let data = ContactInfoData {
-            id: convert::contact_id(&c.handle)?,
-            roid: convert::roid(&self.roid('C', c.id))?,
-            statuses,
-            postal_info,
-            voice: phone(&c.voice),
-            fax: phone(&c.fax),
-            email: c.email.clone(),
-            cl_id: convert::client_id(&c.cl_id)?,
-            cr_id: convert::client_id(&c.cr_id)?,
-            cr_date: c.cr_date,
-            up_id: c.up_id.as_deref().map(convert::client_id).transpose()?,
-            up_date: c.up_date,
-            tr_date: c.tr_date,
-            // Never returned, to anyone (RFC 9154 section 4.2, applied to contacts too).
-            auth_info: None,
-            disclose: c.disclose.as_ref().map(|d| Disclose {
-                flag: d.flag,
-                fields: d
-                    .fields
-                    .iter()
-                    .filter_map(|f| disclose_field_parse(f))
-                    .collect(),
-            }),
-        };
+        let data = contact_info_data(&c, &self.roid('C', c.id), linked)?;
         Ok(Outcome::ok(Some(ResponseData::ContactInfo(Box::new(data)))))
     }
 }

@@ -8,7 +8,7 @@
 mod check;
 mod create;
 mod delete;
-mod info;
+pub(crate) mod info;
 mod transfer;
 mod update;
 

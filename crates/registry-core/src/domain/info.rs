@@ -31,6 +31,71 @@ fn domain_statuses(d: &Domain) -> Result<Vec<epp_proto::StatusEntry<DS>>, CoreEr
     Ok(list)
 }
 
+/// A domain's `<domain:infData>`: everything (`full`: for the sponsor) or the public part;
+/// the delegated name servers when `with_ns`, the subordinate hosts `sub`. Never the
+/// authInfo (see the module docs).
+pub(crate) fn domain_info_data(
+    d: &Domain,
+    roid: &str,
+    full: bool,
+    with_ns: bool,
+    sub: Vec<epp_proto::HostName>,
+) -> Result<DomainInfoData, CoreError> {
+    let ns = if with_ns && !d.ns.is_empty() {
+        let mut v =
+            d.ns.iter()
+                .map(|n| convert::host_name(n))
+                .collect::<Result<Vec<_>, _>>()?;
+        v.sort();
+        Some(NameServers::HostObj(v))
+    } else {
+        None
+    };
+    let mut contacts = Vec::new();
+    if full {
+        for c in &d.contacts {
+            let contact_type = ContactType::from_token(&c.kind)
+                .ok_or_else(|| CoreError::Corrupt(format!("contact type {:?}", c.kind)))?;
+            contacts.push(DomainContact {
+                contact_type,
+                id: convert::contact_id(&c.id)?,
+            });
+        }
+    }
+    Ok(DomainInfoData {
+        name: convert::host_name(&d.name)?,
+        roid: convert::roid(roid)?,
+        statuses: domain_statuses(&d)?,
+        registrant: if full {
+            d.registrant
+                .as_deref()
+                .map(convert::contact_id)
+                .transpose()?
+        } else {
+            None
+        },
+        contacts,
+        ns,
+        hosts: sub,
+        cl_id: convert::client_id(&d.cl_id)?,
+        cr_id: if full {
+            Some(convert::client_id(&d.cr_id)?)
+        } else {
+            None
+        },
+        cr_date: Some(d.cr_date),
+        up_id: if full {
+            d.up_id.as_deref().map(convert::client_id).transpose()?
+        } else {
+            None
+        },
+        up_date: if full { d.up_date } else { None },
+        ex_date: Some(d.ex_date),
+        tr_date: if full { d.tr_date } else { None },
+        auth_info: None,
+    })
+}
+
 impl<S: Store> Registry<S> {
     pub(crate) async fn domain_info(
         &self,
@@ -51,60 +116,8 @@ impl<S: Store> Registry<S> {
             Vec::new()
         };
         drop(tx);
-        let ns =
-            if full && matches!(i.hosts, HostsFilter::All | HostsFilter::Del) && !d.ns.is_empty() {
-                let mut v =
-                    d.ns.iter()
-                        .map(|n| convert::host_name(n))
-                        .collect::<Result<Vec<_>, _>>()?;
-                v.sort();
-                Some(NameServers::HostObj(v))
-            } else {
-                None
-            };
-        let mut contacts = Vec::new();
-        if full {
-            for c in &d.contacts {
-                let contact_type = ContactType::from_token(&c.kind)
-                    .ok_or_else(|| CoreError::Corrupt(format!("contact type {:?}", c.kind)))?;
-                contacts.push(DomainContact {
-                    contact_type,
-                    id: convert::contact_id(&c.id)?,
-                });
-            }
-        }
-        let data = DomainInfoData {
-            name: convert::host_name(&d.name)?,
-            roid: convert::roid(&self.roid('D', d.id))?,
-            statuses: domain_statuses(&d)?,
-            registrant: if full {
-                d.registrant
-                    .as_deref()
-                    .map(convert::contact_id)
-                    .transpose()?
-            } else {
-                None
-            },
-            contacts,
-            ns,
-            hosts: sub,
-            cl_id: convert::client_id(&d.cl_id)?,
-            cr_id: if full {
-                Some(convert::client_id(&d.cr_id)?)
-            } else {
-                None
-            },
-            cr_date: Some(d.cr_date),
-            up_id: if full {
-                d.up_id.as_deref().map(convert::client_id).transpose()?
-            } else {
-                None
-            },
-            up_date: if full { d.up_date } else { None },
-            ex_date: Some(d.ex_date),
-            tr_date: if full { d.tr_date } else { None },
-            auth_info: None,
-        };
+        let with_ns = full && matches!(i.hosts, HostsFilter::All | HostsFilter::Del);
+        let data = domain_info_data(&d, &self.roid('D', d.id), full, with_ns, sub)?;
         let mut out = Outcome::ok(Some(ResponseData::DomainInfo(Box::new(data))));
         // No infData without DS records, even if a maxSigLife were stored (see the module docs).
         if !d.ds.is_empty() {

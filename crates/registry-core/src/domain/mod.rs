@@ -20,7 +20,7 @@
 mod check;
 mod create;
 mod delete;
-mod info;
+pub(crate) mod info;
 mod renew;
 mod restore;
 mod transfer;

@@ -19,7 +19,7 @@
 mod check;
 mod create;
 mod delete;
-mod info;
+pub(crate) mod info;
 mod update;
 
 use std::net::IpAddr;
