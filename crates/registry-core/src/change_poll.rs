@@ -13,7 +13,7 @@
 //! queued with a text of its own. A new command, step or operator action therefore cannot
 //! forget to tell the sponsor: it has no other way to write.
 //!
-//! Left out: bookkeeping notes that change nothing (a lock code mailed), and registrars'
+//! Left out: bookkeeping notes that change nothing (a lock code mailed, a verification attempt), and registrars'
 //! transfer commands, which have their own poll messages (RFC 5730 section 2.9.2.3). Each
 //! sponsor gets at most one change message per change, about its domain before its contacts
 //! and hosts (a lock applied writes the domain and its subordinate hosts: one message).
@@ -32,16 +32,12 @@ use crate::model::*;
 use crate::registry::Registry;
 use crate::store::{Store, StoreTx};
 
-/// The changePoll operation, its `op` and a default reason for a history op; `None` for
-/// bookkeeping that changes nothing a registrar sees.
+/// The changePoll operation, its `op` and a default reason for a history op.
 fn describe(
     history_op: &str,
     operator: bool,
-) -> Option<(&'static str, Option<&'static str>, &'static str)> {
-    Some(match history_op {
-        "lock:codeSent" | "lock:codeNotSent" | crate::delegation::OP_LOCK_DELEGATION => {
-            return None
-        }
+) -> (&'static str, Option<&'static str>, &'static str) {
+    match history_op {
         "domain:autoRenew" => ("autoRenew", None, "expiry date reached"),
         "domain:expire" => ("autoDelete", None, "expired, not renewed"),
         "rgp:pendingDelete" => ("update", Some("pendingDelete"), "redemption period ended"),
@@ -63,14 +59,23 @@ fn describe(
         "lock:failed" => ("custom", Some("lockFailed"), "lock request failed"),
         "lock:changeRefused" => ("custom", Some("changeRefused"), "domain is registry-locked"),
         "lock:publishHeld" => ("custom", Some("publishHeld"), "held for review"),
-        "zone:publishApproved" => (
-            "custom",
-            Some("publishApproved"),
-            "approved by the registry",
-        ),
-        // Anything else a path writes is still told, as an update.
+        // Any other object write is still told, as an update.
         _ => ("update", None, "registry action"),
-    })
+    }
+}
+
+/// History notes the sponsor is told of; the others (a lock code mailed, a verification
+/// attempt, the delegation a lock holds) are bookkeeping of changes told otherwise.
+fn told_note(history_op: &str) -> bool {
+    matches!(
+        history_op,
+        "lock:requested"
+            | "lock:rejected"
+            | "lock:expired"
+            | "lock:failed"
+            | "lock:changeRefused"
+            | "lock:publishHeld"
+    )
 }
 
 /// `registry:status` adding or removing serverHold: a suspension or its end.
@@ -209,7 +214,7 @@ impl<S: Store> Registry<S> {
         let operator = actor.starts_with("operator:");
         let mut touched = self.touched_writes(ch);
         for n in &ch.notes {
-            if n.object_type != "domain" || describe(n.op, operator).is_none() {
+            if n.object_type != "domain" || !told_note(n.op) {
                 continue;
             }
             if let Some(d) = tx.domain_get(&n.object_key, false).await? {
@@ -231,9 +236,7 @@ impl<S: Store> Registry<S> {
             if registrar && transfer_command(t.history_op) {
                 continue;
             }
-            let Some((operation, op, default_reason)) = describe(t.history_op, operator) else {
-                continue;
-            };
+            let (operation, op, default_reason) = describe(t.history_op, operator);
             let op = t.op_override.or(op);
             let reason = ch.reason.as_deref().unwrap_or(default_reason);
             let reason = epp_proto::ext::change_poll::Reason::truncated(reason)

@@ -28,7 +28,7 @@ pub(crate) fn decode_change_data(el: &Element) -> Result<ChangeData, DecodeError
     }
     let reason_el = c.optional(NS, "reason");
     c.finish()?;
-    let op_text = token(op_el)?;
+    let op_text = epp_proto::value::collapse_whitespace(&op_el.text);
     let operation = Operation::from_token(&op_text)
         .ok_or_else(|| invalid(op_el, format!("unknown operation {op_text:?}")))?;
     let op = op_el.attr("op").map(|s| s.trim().to_owned());
