@@ -762,9 +762,16 @@ async fn rgp_cycle(env: &Env) {
         env.code(B, create_domain("rgp.test", "bb1", &[])).await,
         1000
     );
-    // Sponsor got a purge message.
-    let out = env.run(A, poll_req()).await.unwrap();
-    assert!(out.msg_q.unwrap().msg.unwrap().contains("purged"));
+    // Sponsor got a purge message (after the change poll message of the redemption's end).
+    let mut msgs = Vec::new();
+    for _ in 0..5 {
+        let Some(q) = env.run(A, poll_req()).await.unwrap().msg_q else {
+            break;
+        };
+        msgs.push(q.msg.clone().unwrap_or_default());
+        env.run(A, poll_ack(q.id.as_str())).await.unwrap();
+    }
+    assert!(msgs.iter().any(|m| m.contains("purged")), "{msgs:?}");
 }
 
 async fn add_grace_delete_purges(env: &Env) {
@@ -2001,6 +2008,7 @@ fn ok_outcome() -> registry_core::Outcome {
         res_data: None,
         extensions: vec![],
         msg_q: None,
+        plain_res_data: None,
     }
 }
 
