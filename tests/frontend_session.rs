@@ -52,7 +52,8 @@ async fn greeting_and_hello(backend: Backend) {
                     SEC_DNS_NS,
                     RGP_NS,
                     epp_proto::ext::registry_lock::NS,
-                    epp_proto::ns::SECURE_AUTHINFO
+                    epp_proto::ns::SECURE_AUTHINFO,
+                    epp_proto::ext::change_poll::NS,
                 ]
             );
             assert!(g.xml.contains("dcp"), "data collection policy present");
