@@ -155,7 +155,7 @@ impl<S: Store> Registry<S> {
                             label: format!("Domain {}", cur.name),
                             object: ChangedObject::Domain {
                                 roid: self.roid('D', cur.id),
-                                domain: without_secret_domain(cur.clone()),
+                                domain: Box::new(without_secret_domain(cur.clone())),
                             },
                             before: w.after.is_none(),
                         }
@@ -172,7 +172,7 @@ impl<S: Store> Registry<S> {
                             label: format!("Contact {}", cur.handle),
                             object: ChangedObject::Contact {
                                 roid: self.roid('C', cur.id),
-                                contact: without_secret_contact(cur.clone()),
+                                contact: Box::new(without_secret_contact(cur.clone())),
                             },
                             before: w.after.is_none(),
                         }
@@ -189,7 +189,7 @@ impl<S: Store> Registry<S> {
                             label: format!("Host {}", cur.name),
                             object: ChangedObject::Host {
                                 roid: self.roid('H', cur.id),
-                                host: cur.clone(),
+                                host: Box::new(cur.clone()),
                             },
                             before: w.after.is_none(),
                         }
@@ -225,7 +225,7 @@ impl<S: Store> Registry<S> {
                     label: format!("Domain {}", d.name),
                     object: ChangedObject::Domain {
                         roid: self.roid('D', d.id),
-                        domain: without_secret_domain(d),
+                        domain: Box::new(without_secret_domain(d)),
                     },
                     before: false,
                 });

@@ -415,9 +415,9 @@ pub enum PollPayload {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ChangedObject {
-    Domain { roid: String, domain: Domain },
-    Host { roid: String, host: Host },
-    Contact { roid: String, contact: Contact },
+    Domain { roid: String, domain: Box<Domain> },
+    Host { roid: String, host: Box<Host> },
+    Contact { roid: String, contact: Box<Contact> },
 }
 
 /// What a change poll message tells besides the object (RFC 8590 `<changePoll:changeData>`).

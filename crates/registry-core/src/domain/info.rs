@@ -65,7 +65,7 @@ pub(crate) fn domain_info_data(
     Ok(DomainInfoData {
         name: convert::host_name(&d.name)?,
         roid: convert::roid(roid)?,
-        statuses: domain_statuses(&d)?,
+        statuses: domain_statuses(d)?,
         registrant: if full {
             d.registrant
                 .as_deref()
