@@ -217,7 +217,7 @@ async fn registrars() {
                     "set-password",
                     "regA",
                     "--password",
-                    "other-pw1"
+                    "other-password-1"
                 ]
             )
             .await
@@ -233,7 +233,7 @@ async fn registrars() {
                     "set-password",
                     "nobody",
                     "--password",
-                    "other-pw1"
+                    "other-password-1"
                 ]
             )
             .await

@@ -1,6 +1,7 @@
 //! Protocol extensions. Each extension is one module here and one variant in the two enums
 //! below; adding one (fee, loginSec, registry lock) touches nothing else in this crate.
 
+pub mod login_sec;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -14,6 +15,7 @@ pub enum CommandExtension {
     SecDnsUpdate(sec_dns::SecDnsUpdate),
     RgpUpdate(rgp::RgpUpdate),
     RegistryLock(registry_lock::RegistryLockCommand),
+    LoginSec(login_sec::LoginSec),
 }
 
 impl CommandExtension {
@@ -25,6 +27,7 @@ impl CommandExtension {
             }
             CommandExtension::RgpUpdate(_) => crate::ns::RGP,
             CommandExtension::RegistryLock(_) => registry_lock::NS,
+            CommandExtension::LoginSec(_) => login_sec::NS,
         }
     }
 }
@@ -38,6 +41,7 @@ pub enum ResponseExtension {
     RgpInfo(rgp::RgpInfoData),
     RgpUpdate(rgp::RgpUpdData),
     RegistryLock(registry_lock::RegistryLockData),
+    LoginSec(login_sec::LoginSecData),
 }
 
 impl ResponseExtension {
@@ -46,6 +50,7 @@ impl ResponseExtension {
             ResponseExtension::SecDnsInfo(_) => crate::ns::SEC_DNS,
             ResponseExtension::RgpInfo(_) | ResponseExtension::RgpUpdate(_) => crate::ns::RGP,
             ResponseExtension::RegistryLock(_) => registry_lock::NS,
+            ResponseExtension::LoginSec(_) => login_sec::NS,
         }
     }
 }

@@ -7,6 +7,7 @@
 //! (2103) carrying the namespace URI; an unknown element in a namespace we do implement (say
 //! `<secDNS:foo>`) is [`DecodeError::UnexpectedElement`] (2001).
 
+use epp_proto::ext::login_sec::NS as LOGIN_SEC;
 use epp_proto::ext::registry_lock::NS as REGISTRY_LOCK;
 use epp_proto::ext::{CommandExtension, ResponseExtension};
 use epp_proto::ns::{RGP, SEC_DNS};
@@ -15,6 +16,7 @@ use crate::dom::Element;
 use crate::error::DecodeError;
 use crate::xml::XmlWriter;
 
+pub mod login_sec;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -38,7 +40,8 @@ pub fn decode_command_extension(el: &Element) -> Result<CommandExtension, Decode
         (REGISTRY_LOCK, "unlock") => {
             registry_lock::decode_unlock(el).map(CommandExtension::RegistryLock)
         }
-        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
+        (LOGIN_SEC, "loginSec") => login_sec::decode_login_sec(el).map(CommandExtension::LoginSec),
+        (SEC_DNS | RGP | REGISTRY_LOCK | LOGIN_SEC, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -52,7 +55,8 @@ pub fn decode_response_extension(el: &Element) -> Result<ResponseExtension, Deco
         (REGISTRY_LOCK, "reqData") => {
             registry_lock::decode_req_data(el).map(ResponseExtension::RegistryLock)
         }
-        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
+        (LOGIN_SEC, "loginSecData") => login_sec::decode_data(el).map(ResponseExtension::LoginSec),
+        (SEC_DNS | RGP | REGISTRY_LOCK | LOGIN_SEC, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -64,6 +68,7 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
         CommandExtension::SecDnsUpdate(v) => sec_dns::encode_update(w, v),
         CommandExtension::RgpUpdate(v) => rgp::encode_update(w, v),
         CommandExtension::RegistryLock(v) => registry_lock::encode_command(w, v),
+        CommandExtension::LoginSec(v) => login_sec::encode_login_sec(w, v),
     }
 }
 
@@ -72,6 +77,7 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
 pub(crate) fn response_extension_writable(ext: &ResponseExtension) -> bool {
     match ext {
         ResponseExtension::SecDnsInfo(v) => sec_dns::info_writable(v),
+        ResponseExtension::LoginSec(v) => login_sec::data_writable(v),
         ResponseExtension::RgpInfo(_)
         | ResponseExtension::RgpUpdate(_)
         | ResponseExtension::RegistryLock(_) => true,
@@ -85,5 +91,6 @@ pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
         ResponseExtension::RgpInfo(v) => rgp::encode_info(w, v),
         ResponseExtension::RgpUpdate(v) => rgp::encode_upd(w, v),
         ResponseExtension::RegistryLock(v) => registry_lock::encode_req_data(w, v),
+        ResponseExtension::LoginSec(v) => login_sec::encode_data(w, v),
     }
 }
