@@ -224,6 +224,23 @@ async fn registrars() {
         ),
         0
     );
+    // The frontend's [password] policy: at least 16 characters by default.
+    assert_eq!(
+        code(
+            two(
+                &t,
+                &[
+                    "registrar",
+                    "set-password",
+                    "regA",
+                    "--password",
+                    "shortpassword1"
+                ]
+            )
+            .await
+        ),
+        2
+    );
     assert_eq!(
         code(
             two(
