@@ -285,7 +285,7 @@ async fn new_password(backend: Backend) {
             assert!(long.code >= 2000 && long.code != 2200, "{long:?}");
 
             let a = c
-                .login_new_pw("reg-a", "old-secret-1", "n3w-Secret!")
+                .login_new_pw("reg-a", "old-secret-1", "n3w-Secret!-2026")
                 .await
                 .expect("answer");
             assert_eq!(a.code, 1000, "{a:?}");
@@ -302,7 +302,10 @@ async fn new_password(backend: Backend) {
                 2200
             );
             assert_eq!(
-                c.login("reg-a", "n3w-Secret!").await.expect("new").code,
+                c.login("reg-a", "n3w-Secret!-2026")
+                    .await
+                    .expect("new")
+                    .code,
                 1000
             );
         },

@@ -53,6 +53,7 @@ async fn greeting_and_hello(backend: Backend) {
                     RGP_NS,
                     epp_proto::ext::registry_lock::NS,
                     epp_proto::ns::SECURE_AUTHINFO,
+                    epp_proto::ext::login_sec::NS,
                     epp_proto::ext::change_poll::NS,
                 ]
             );

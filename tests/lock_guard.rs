@@ -782,6 +782,11 @@ struct Stats {
     locks_applied: usize,
     locked_steps: usize,
     delegation_changes: usize,
+    /// RFC 9154 paths the sequences reached: authInfo set by the sponsor, transfer requests
+    /// accepted with it, and refused with a wrong, expired or cleared one (2202).
+    auth_set: usize,
+    transfers_requested: usize,
+    transfers_refused_auth: usize,
 }
 
 impl Stats {
@@ -800,11 +805,14 @@ impl Stats {
         self.locks_applied += o.locks_applied;
         self.locked_steps += o.locked_steps;
         self.delegation_changes += o.delegation_changes;
+        self.auth_set += o.auth_set;
+        self.transfers_requested += o.transfers_requested;
+        self.transfers_refused_auth += o.transfers_refused_auth;
     }
 
     fn report(&self, what: &str) {
         println!(
-            "lock-guard property test [{what}]: {} commands tried ({} EPP, {} scheduler steps, {} operator actions, {} lock-procedure steps); {} refused by the delegation guard {:?}; {} locks applied; {} locked-domain checks; {} locked delegation changes; result codes {:?}",
+            "lock-guard property test [{what}]: {} commands tried ({} EPP, {} scheduler steps, {} operator actions, {} lock-procedure steps); {} refused by the delegation guard {:?}; {} locks applied; {} locked-domain checks; {} locked delegation changes; authInfo set {}, transfers requested {}, refused for authInfo {}; result codes {:?}",
             self.epp + self.scheduler + self.operator + self.lock_procedure,
             self.epp,
             self.scheduler,
@@ -815,6 +823,9 @@ impl Stats {
             self.locks_applied,
             self.locked_steps,
             self.delegation_changes,
+            self.auth_set,
+            self.transfers_requested,
+            self.transfers_refused_auth,
             self.codes,
         );
     }
@@ -948,6 +959,20 @@ impl<S: TestStore, E: Epp> Harness<S, E> {
         let now = self.clock.now();
         if let Some((reg, cmd, ext)) = command(op, now) {
             let (code, msg) = self.epp(reg, cmd, ext).await;
+            match (op, code) {
+                (Op::DomainAuth { .. }, 1000) => self.stats.auth_set += 1,
+                (Op::DomainTransfer { op: t, .. }, 1001)
+                    if TRANSFER_OPS[*t] == TransferOp::Request =>
+                {
+                    self.stats.transfers_requested += 1
+                }
+                (Op::DomainTransfer { op: t, .. }, 2202)
+                    if TRANSFER_OPS[*t] == TransferOp::Request =>
+                {
+                    self.stats.transfers_refused_auth += 1
+                }
+                _ => {}
+            }
             if let Some(last) = self.log.last_mut() {
                 last.push_str(&format!(" -> {code} {msg}"));
             }
@@ -1319,6 +1344,12 @@ fn locked_delegations_hold_in_memory() {
     }
     assert_eq!(stats.delegation_changes, 0);
     assert!(stats.refused_by_guard > 0);
+    // The sequences reach RFC 9154's transfer path (authInfo set, used, refused when wrong,
+    // expired or cleared by an earlier transfer), not only its refusals.
+    assert!(
+        stats.auth_set > 0 && stats.transfers_requested > 0 && stats.transfers_refused_auth > 0,
+        "authInfo paths not reached: {stats:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

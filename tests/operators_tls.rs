@@ -154,12 +154,16 @@ async fn pins_and_password_through_two_operators(backend: Backend) {
                     "set-password",
                     "reg-a",
                     "--password",
-                    "new-pw-22",
+                    "new-password-22x",
                 ],
             )
             .await;
             assert_eq!(login(&env, &new, "right-pw-1").await, 2200, "old password");
-            assert_eq!(login(&env, &new, "new-pw-22").await, 1000, "new password");
+            assert_eq!(
+                login(&env, &new, "new-password-22x").await,
+                1000,
+                "new password"
+            );
             let hist = admin(&env, &keys, "bob", &["history", "registrar", "reg-a"])
                 .await
                 .expect("history");

@@ -434,6 +434,20 @@ fn extension(e: &ResponseExtension) -> (&'static str, Value) {
             "rl:reqData",
             json!({ "id": l.id, "name": l.name.as_str(), "op": l.op.as_str(), "state": l.state.as_str() }),
         ),
+        ResponseExtension::LoginSec(d) => (
+            "loginSec:loginSecData",
+            json!({ "event": d.events.iter().map(|e| {
+                Obj::new()
+                    .put("type", json!(e.kind.as_str()))
+                    .put("level", json!(e.level.as_str()))
+                    .opt("name", e.name.clone())
+                    .opt("exDate", e.ex_date.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()))
+                    .opt("value", e.value.clone())
+                    .opt("duration", e.duration.clone())
+                    .put("text", json!(e.text))
+                    .done()
+            }).collect::<Vec<_>>() }),
+        ),
         ResponseExtension::ChangePoll(c) => (
             "changePoll:changeData",
             Obj::new()

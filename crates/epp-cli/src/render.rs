@@ -436,6 +436,11 @@ pub fn response(r: &Response, show: Show) -> String {
                     );
                     block.row("state", l.state.as_str());
                 }
+                ResponseExtension::LoginSec(d) => {
+                    for e in &d.events {
+                        block.row("loginSec", login_event(e));
+                    }
+                }
                 ResponseExtension::ChangePoll(_) => {}
             }
         }
@@ -449,6 +454,21 @@ pub fn response(r: &Response, show: Show) -> String {
     block.write(&mut out);
     tr_id(&r.tr_id, &mut out);
     out.trim_end().to_owned()
+}
+
+/// One loginSec event on one line: `warning stat failedLogins=3: 3 failed logins …`.
+pub fn login_event(e: &epp_proto::ext::login_sec::Event) -> String {
+    let mut head = format!("{} {}", e.level.as_str(), e.kind.as_str());
+    match (&e.name, &e.value) {
+        (Some(n), Some(v)) => head.push_str(&format!(" {n}={v}")),
+        (Some(n), None) => head.push_str(&format!(" {n}")),
+        (None, Some(v)) => head.push_str(&format!(" {v}")),
+        (None, None) => {}
+    }
+    if let Some(t) = e.ex_date {
+        head.push_str(&format!(" exDate={}", t.format("%Y-%m-%dT%H:%M:%SZ")));
+    }
+    format!("{head}: {}", e.text)
 }
 
 fn tr_id(t: &TrId, out: &mut String) {

@@ -169,7 +169,9 @@ fn password(file: Option<&PathBuf>, env: &str, prompt: &str) -> Result<Password,
             ))
         })?
     };
-    Password::new(raw.trim_end_matches(['\n', '\r'])).map_err(|e| Failure::usage(e.to_string()))
+    // Up to 128 characters: longer than 16 goes in loginSec (the client library decides).
+    Password::new_login_sec(raw.trim_end_matches(['\n', '\r']))
+        .map_err(|e| Failure::usage(e.to_string()))
 }
 
 /// A logged-in session, or the refusal (with the server's answer, to print).
@@ -186,6 +188,11 @@ pub async fn open(
         .login(req)
         .await
         .map_err(|e| (Failure::from(e), None))?;
+    // The server's security events (loginSec) concern the account, whatever the command:
+    // on stderr, so that they never mix with the command's output.
+    for line in login_events(&r) {
+        warn(&line);
+    }
     if r.code().is_some_and(|c| c.is_success()) {
         Ok((session, r))
     } else {
@@ -195,6 +202,19 @@ pub async fn open(
             Some(r),
         ))
     }
+}
+
+/// `login: warning stat failedLogins=3: …`, one line per loginSec event of a login answer.
+pub fn login_events(r: &Response) -> Vec<String> {
+    r.extensions
+        .iter()
+        .filter_map(|e| match e {
+            epp_proto::ext::ResponseExtension::LoginSec(d) => Some(&d.events),
+            _ => None,
+        })
+        .flatten()
+        .map(|e| format!("login: {}", crate::render::login_event(e)))
+        .collect()
 }
 
 /// A line made ready to send: every argument checked and every file read.

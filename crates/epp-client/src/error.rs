@@ -25,6 +25,10 @@ pub enum ClientError {
     /// The server sent something that is not the EPP we expected.
     #[error("server sent something that is not valid EPP: {0}")]
     Protocol(String),
+    /// A request this server cannot take as asked (a password longer than 16 characters for a
+    /// server without loginSec); nothing was sent.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl ClientError {
@@ -38,6 +42,7 @@ impl ClientError {
             ClientError::Closed => "closed",
             ClientError::Timeout(_) => "timeout",
             ClientError::Protocol(_) => "protocol",
+            ClientError::Unsupported(_) => "settings",
         }
     }
 

@@ -49,10 +49,11 @@ impl ClTridGen {
 
 /// A `<login>`. The services default to everything the server's greeting offers.
 ///
-/// Room for loginSec (RFC 8807, passwords longer than 16 characters): the password travels
-/// in a `<loginSec:loginSec>` command extension while `<pw>` says `[LOGIN-SECURITY]`. When
-/// epp-proto has that extension, it goes in `extensions` and a constructor here picks it for
-/// long passwords; nothing else changes.
+/// loginSec (RFC 8807): when the greeting offers it and the services are left to default,
+/// [`Session::login`] selects it and sends a `<loginSec:loginSec>` with the user agent, so
+/// the server's security events come back; a password (or new password) longer than 16
+/// characters then travels in it while `<pw>` says `[LOGIN-SECURITY]`. `pw` and `new_pw`
+/// may be built with [`Password::new_login_sec`] for that.
 #[derive(Debug, Clone)]
 pub struct LoginRequest {
     pub cl_id: ClientId,
@@ -229,20 +230,70 @@ impl Session {
     /// `<login>`; the answer is returned whatever its code (a refusal is not an error of the
     /// client).
     pub async fn login(&mut self, req: LoginRequest) -> Result<Response, ClientError> {
+        use epp_proto::ext::login_sec::{self, LoginSec, UserAgent};
+        let ext_uris = req
+            .ext_uris
+            .unwrap_or_else(|| self.greeting.ext_uris.clone());
+        let login_sec_selected = ext_uris.iter().any(|u| u == login_sec::NS);
+        let long = |p: &Password| p.len() > Password::MAX_LEN;
+        if !login_sec_selected && (long(&req.pw) || req.new_pw.as_ref().is_some_and(long)) {
+            return Err(ClientError::Unsupported(format!(
+                "passwords longer than {} characters need loginSec ({}), which {}",
+                Password::MAX_LEN,
+                login_sec::NS,
+                if self.greeting.ext_uris.iter().any(|u| u == login_sec::NS) {
+                    "this login does not select"
+                } else {
+                    "this server does not offer"
+                }
+            )));
+        }
+        let sentinel = || Password::new(login_sec::SENTINEL).expect("the sentinel is a valid <pw>");
+        let mut extensions = req.extensions;
+        let (pw, new_pw) = if login_sec_selected
+            && !extensions
+                .iter()
+                .any(|e| matches!(e, CommandExtension::LoginSec(_)))
+        {
+            let mut ext = LoginSec {
+                user_agent: Some(UserAgent {
+                    app: Some(format!("epp-client {}", env!("CARGO_PKG_VERSION"))),
+                    tech: Some("Rust".into()),
+                    os: Some(std::env::consts::OS.into()),
+                }),
+                pw: None,
+                new_pw: None,
+            };
+            let pw = if long(&req.pw) {
+                ext.pw = Some(req.pw);
+                sentinel()
+            } else {
+                req.pw
+            };
+            let new_pw = match req.new_pw {
+                Some(n) if long(&n) => {
+                    ext.new_pw = Some(n);
+                    Some(sentinel())
+                }
+                other => other,
+            };
+            extensions.push(CommandExtension::LoginSec(ext));
+            (pw, new_pw)
+        } else {
+            (req.pw, req.new_pw)
+        };
         let login = Login {
             cl_id: req.cl_id,
-            pw: req.pw,
-            new_pw: req.new_pw,
+            pw,
+            new_pw,
             version: req.version,
             lang: req.lang,
             obj_uris: req
                 .obj_uris
                 .unwrap_or_else(|| self.greeting.obj_uris.clone()),
-            ext_uris: req
-                .ext_uris
-                .unwrap_or_else(|| self.greeting.ext_uris.clone()),
+            ext_uris,
         };
-        self.command(Command::Login(login), req.extensions).await
+        self.command(Command::Login(login), extensions).await
     }
 
     /// `<logout>`.

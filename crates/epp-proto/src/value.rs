@@ -126,8 +126,31 @@ token_type!(
 pub struct Password(String);
 
 impl Password {
+    /// The longest password `<pw>` and `<newPW>` carry (`epp:pwType`); longer ones travel in
+    /// loginSec (RFC 8807).
+    pub const MAX_LEN: usize = 16;
+    /// The longest password this server takes in `<loginSec:pw>` / `<loginSec:newPW>` (the
+    /// schema sets no maximum; RFC 8807's examples and registrar software use up to 128).
+    pub const MAX_LOGIN_SEC_LEN: usize = 128;
+
     pub fn new(raw: &str) -> Result<Self, ValueError> {
-        token("pw", raw, 6, 16).map(Self)
+        token("pw", raw, 6, Self::MAX_LEN).map(Self)
+    }
+
+    /// A password of loginSec's `pwType` (6 characters or more; bounded here at
+    /// [`Password::MAX_LOGIN_SEC_LEN`]).
+    pub fn new_login_sec(raw: &str) -> Result<Self, ValueError> {
+        token("pw", raw, 6, Self::MAX_LOGIN_SEC_LEN).map(Self)
+    }
+
+    /// Length in characters.
+    pub fn len(&self) -> usize {
+        self.0.chars().count()
+    }
+
+    /// Never true: a password has at least six characters.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The secret itself: call only to hash or verify it.

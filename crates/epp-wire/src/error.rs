@@ -31,6 +31,17 @@ pub enum DecodeError {
     UnimplementedObject(String),
     #[error("extension not implemented: {0}")]
     UnimplementedExtension(String),
+    /// A `<pw>` or `<newPW>` longer than `epp:pwType` allows (16): a schema violation, whose
+    /// answer tells the client where long passwords go.
+    #[error(
+        "{element} is longer than 16 characters: longer passwords go in <loginSec:{local}> \
+         (loginSec, urn:ietf:params:xml:ns:epp:loginSec-1.0, RFC 8807) with \
+         <{local}>[LOGIN-SECURITY]</{local}>"
+    )]
+    PasswordNeedsLoginSec {
+        element: String,
+        local: &'static str,
+    },
 }
 
 impl DecodeError {
@@ -50,6 +61,7 @@ impl DecodeError {
             DecodeError::UnknownCommand(_) => ResultCode::UnknownCommand,
             DecodeError::UnimplementedObject(_) => ResultCode::UnimplementedObjectService,
             DecodeError::UnimplementedExtension(_) => ResultCode::UnimplementedExtension,
+            DecodeError::PasswordNeedsLoginSec { .. } => ResultCode::CommandSyntaxError,
         }
     }
 }

@@ -13,15 +13,13 @@
 //! certificate from its own networks is refused by a lock-out of its clID only, not by one of
 //! an address or certificate someone else may share.
 
-use std::net::IpAddr;
-
 use chrono::Duration as ChronoDuration;
-use epp_proto::ext::registry_lock;
+use epp_proto::ext::login_sec::{self, Event, EventLevel, EventType, LoginSec};
+use epp_proto::ext::{registry_lock, CommandExtension};
 use epp_proto::session::Login;
-use epp_proto::{ns, ClientId};
+use epp_proto::{ns, ClientId, Password};
 use registry_core::registrar::{
-    check_peer, is_clid_strike, AuthFailure, CertFingerprint, LoginAuditEntry, LoginOutcome,
-    Registrar,
+    check_peer, is_clid_strike, AuthFailure, LoginAuditEntry, LoginOutcome, Registrar,
 };
 use registry_store::registrars::LockKey;
 use tracing::{error, info, warn};
@@ -33,11 +31,12 @@ use crate::server::Shared;
 /// The object services this server offers (greeting `<svcMenu>`).
 pub const OBJ_URIS: [&str; 3] = [ns::DOMAIN, ns::HOST, ns::CONTACT];
 /// The extensions this server offers (greeting `<svcExtension>`, in this order).
-pub const EXT_URIS: [&str; 5] = [
+pub const EXT_URIS: [&str; 6] = [
     ns::SEC_DNS,
     ns::RGP,
     registry_lock::NS,
     ns::SECURE_AUTHINFO,
+    login_sec::NS,
     epp_proto::ext::change_poll::NS,
 ];
 
@@ -50,10 +49,12 @@ pub(crate) struct LoggedIn {
     pub live: LiveSession,
     /// The session's command rate limits and its registrar's.
     pub limiter: crate::ratelimit::SessionLimiter,
+    /// loginSec events for the login response (empty unless the client selected loginSec).
+    pub events: Vec<Event>,
 }
 
 /// Checks what a login asks for, before any credential is looked at.
-fn check_options(login: &Login) -> Result<(), SessionError> {
+fn check_options(login: &Login, extensions: &[CommandExtension]) -> Result<(), SessionError> {
     if login.version != "1.0" {
         return Err(SessionError::UnsupportedVersion(login.version.clone()));
     }
@@ -74,7 +75,46 @@ fn check_options(login: &Login) -> Result<(), SessionError> {
     {
         return Err(SessionError::ExtensionNotServed(uri.clone()));
     }
+    // The login's own extensions: only loginSec belongs there, and only if selected.
+    for ext in extensions {
+        match ext {
+            CommandExtension::LoginSec(_) if selects_login_sec(login) => {}
+            CommandExtension::LoginSec(_) => {
+                return Err(SessionError::ExtensionNotSelected(login_sec::NS))
+            }
+            other => return Err(SessionError::ExtensionNotForLogin(other.namespace())),
+        }
+    }
     Ok(())
+}
+
+/// Whether the client listed loginSec in `<svcExtension>`: only then may the response carry
+/// its events (RFC 8807 section 3).
+pub(crate) fn selects_login_sec(login: &Login) -> bool {
+    login.ext_uris.iter().any(|u| u == login_sec::NS)
+}
+
+/// The loginSec events that explain a refused login to a client that selected loginSec;
+/// other refusals say nothing more than their result.
+pub(crate) fn refusal_events(err: &SessionError) -> Vec<Event> {
+    match err {
+        SessionError::PasswordExpired { since } => vec![Event {
+            ex_date: Some(*since),
+            ..Event::new(
+                EventType::Password,
+                EventLevel::Error,
+                "Password has expired: log in with a new password (newPW) to continue",
+            )
+        }],
+        SessionError::NewPasswordRefused(why) => {
+            vec![Event::new(
+                EventType::NewPw,
+                EventLevel::Error,
+                why.to_string(),
+            )]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn join_reasons(reasons: &[AuthFailure]) -> String {
@@ -89,11 +129,17 @@ fn join_reasons(reasons: &[AuthFailure]) -> String {
 pub(crate) async fn login(
     shared: &Shared,
     login: &Login,
-    source_ip: IpAddr,
-    fingerprint: CertFingerprint,
-    not_after: Option<epp_proto::Timestamp>,
+    extensions: &[CommandExtension],
+    peer: &crate::session::Peer,
 ) -> Result<LoggedIn, SessionError> {
-    check_options(login)?;
+    check_options(login, extensions)?;
+    let ext: Option<&LoginSec> = extensions.iter().find_map(|e| match e {
+        CommandExtension::LoginSec(l) => Some(l),
+        _ => None,
+    });
+    let creds = login_sec::credentials(login, ext).map_err(SessionError::Credentials)?;
+    let source_ip = peer.source_ip;
+    let fingerprint = peer.fingerprint;
     let now = shared.clock.now();
     let cl_id = login.cl_id.as_str();
     let audit = |outcome: LoginOutcome, reason: String| LoginAuditEntry {
@@ -157,7 +203,7 @@ pub(crate) async fn login(
         .passwords
         .verify(
             registrar.as_ref().map(|r| r.password_hash.clone()),
-            &login.pw,
+            &creds.pw,
         )
         .await
     {
@@ -189,37 +235,76 @@ pub(crate) async fn login(
         }
     };
 
-    if let Some(new_pw) = &login.new_pw {
-        let lower = new_pw.expose().to_lowercase();
-        if shared.blacklist.contains(&lower) || new_pw.expose() == login.pw.expose() {
-            record(
-                shared,
-                audit(
-                    LoginOutcome::Refused,
-                    AuthFailure::NewPasswordPolicy.as_str().into(),
-                ),
+    // From here on the credentials are right: what follows may say why it refuses.
+    let refuse = |failure: AuthFailure, err: SessionError| async move {
+        record(
+            shared,
+            audit(LoginOutcome::Refused, failure.as_str().into()),
+        )
+        .await;
+        warn!(target: "eppd::audit", cl_id, %source_ip, reason = failure.as_str(), "login refused");
+        Err(err)
+    };
+    if let Some(new_pw) = &creds.new_pw {
+        let via_login_sec = login
+            .new_pw
+            .as_ref()
+            .is_some_and(|p| p.expose() == login_sec::SENTINEL);
+        let carrier_max = if via_login_sec {
+            Password::MAX_LOGIN_SEC_LEN
+        } else {
+            Password::MAX_LEN
+        };
+        if let Err(why) = shared.password_policy.check(
+            cl_id,
+            new_pw.expose(),
+            Some(creds.pw.expose()),
+            carrier_max,
+        ) {
+            return refuse(
+                AuthFailure::NewPasswordPolicy,
+                SessionError::NewPasswordRefused(why),
             )
             .await;
-            warn!(target: "eppd::audit", cl_id, %source_ip, "login refused: new password violates policy");
-            return Err(SessionError::NewPasswordRefused);
+        }
+    }
+    let pw_cfg = &shared.config.password;
+    let expires = registrar.password_expires(pw_cfg.max_age_days);
+    if let Some(since) = expires.filter(|e| *e <= now) {
+        if creds.new_pw.is_none() {
+            return refuse(
+                AuthFailure::PasswordExpired,
+                SessionError::PasswordExpired { since },
+            )
+            .await;
         }
     }
 
     let Some(live) = shared.live.try_register(cl_id, registrar.max_sessions) else {
-        record(
-            shared,
-            audit(
-                LoginOutcome::Refused,
-                AuthFailure::SessionLimit.as_str().into(),
-            ),
-        )
-        .await;
-        warn!(target: "eppd::audit", cl_id, %source_ip, max = registrar.max_sessions, "login refused: session limit");
-        return Err(SessionError::SessionLimit);
+        return refuse(AuthFailure::SessionLimit, SessionError::SessionLimit).await;
+    };
+
+    // Read before this login's own row is written: the failures since the last success.
+    let events = if selects_login_sec(login) {
+        let failed = match shared.db.failed_logins_since_success(cl_id).await {
+            Ok(f) => Some(f),
+            Err(e) => {
+                warn!(error = %e, cl_id, "cannot count failed logins for loginSec");
+                None
+            }
+        };
+        let expires = if creds.new_pw.is_some() {
+            None
+        } else {
+            expires
+        };
+        success_events(shared, peer, expires, failed, now)
+    } else {
+        Vec::new()
     };
 
     let mut note = String::new();
-    if let Some(new_pw) = &login.new_pw {
+    if let Some(new_pw) = &creds.new_pw {
         let hash = shared.passwords.hash(new_pw).await.map_err(|e| {
             error!(error = %e, "cannot hash new password");
             SessionError::Internal
@@ -243,10 +328,14 @@ pub(crate) async fn login(
             error!(error = %e, "cannot write login audit");
             SessionError::Internal
         })?;
-    info!(target: "eppd::audit", cl_id, %source_ip, %fingerprint, note, "login");
+    let user_agent = ext
+        .and_then(|e| e.user_agent.as_ref())
+        .map(|u| u.summary())
+        .unwrap_or_default();
+    info!(target: "eppd::audit", cl_id, %source_ip, %fingerprint, note, user_agent, "login");
     // The certificate expiry warnings need the pinned certificate's notAfter; a login with it
     // is when the server learns it for certificates pinned by fingerprint alone.
-    if let Some(t) = not_after {
+    if let Some(t) = peer.not_after {
         if let Err(e) = shared.db.set_cert_not_after(cl_id, &fingerprint, t).await {
             warn!(error = %e, cl_id, "cannot record the client certificate's expiry");
         }
@@ -259,7 +348,102 @@ pub(crate) async fn login(
         obj_uris: login.obj_uris.clone(),
         ext_uris: login.ext_uris.clone(),
         live,
+        events,
     })
+}
+
+/// The warnings of a successful login (RFC 8807 section 3.1): the password's or the
+/// certificate's end is near, the TLS protocol or cipher is one the configuration calls weak,
+/// and the logins that failed since the last successful one.
+fn success_events(
+    shared: &Shared,
+    peer: &crate::session::Peer,
+    password_expires: Option<epp_proto::Timestamp>,
+    failed: Option<registry_core::registrar::FailedLogins>,
+    now: epp_proto::Timestamp,
+) -> Vec<Event> {
+    let cfg = &shared.config;
+    let mut events = Vec::new();
+    // A bound past chrono's range covers every date.
+    let within = |t: epp_proto::Timestamp, days: u32| {
+        ChronoDuration::try_days(i64::from(days))
+            .and_then(|d| now.checked_add_signed(d))
+            .is_none_or(|limit| t <= limit)
+    };
+    if let Some(t) = password_expires.filter(|t| within(*t, cfg.password.expiry_warning_days)) {
+        events.push(Event {
+            ex_date: Some(t),
+            ..Event::new(
+                EventType::Password,
+                EventLevel::Warning,
+                "Password expiring soon: set a new one with newPW",
+            )
+        });
+    }
+    if let Some(t) = peer
+        .not_after
+        .filter(|t| within(*t, cfg.certificates.expiry_warning_days))
+    {
+        events.push(Event {
+            ex_date: Some(t),
+            ..Event::new(
+                EventType::Certificate,
+                EventLevel::Warning,
+                "Client certificate expiring soon: pin its successor and switch",
+            )
+        });
+    }
+    if let Some(p) = peer
+        .tls_protocol
+        .as_ref()
+        .filter(|p| cfg.tls.weak_protocols.contains(p))
+    {
+        events.push(Event {
+            value: Some(p.clone()),
+            ..Event::new(
+                EventType::TlsProtocol,
+                EventLevel::Warning,
+                format!("{p} is accepted but weak here: use TLS 1.3"),
+            )
+        });
+    }
+    if let Some(c) = peer
+        .cipher_suite
+        .as_ref()
+        .filter(|c| cfg.tls.weak_cipher_suites.contains(c))
+    {
+        events.push(Event {
+            value: Some(c.clone()),
+            ..Event::new(
+                EventType::Cipher,
+                EventLevel::Warning,
+                format!("Cipher suite {c} is accepted but weak here"),
+            )
+        });
+    }
+    if let Some(f) = failed.filter(|f| f.count > 0) {
+        let last = match (f.last_source, f.last_at) {
+            (Some(ip), Some(at)) => format!(
+                "; the last from {ip} at {}",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+            _ => String::new(),
+        };
+        events.push(Event {
+            name: Some("failedLogins".into()),
+            value: Some(f.count.to_string()),
+            ..Event::new(
+                EventType::Stat,
+                EventLevel::Warning,
+                format!(
+                    "{} failed login{} since the last successful one{last}",
+                    f.count,
+                    if f.count == 1 { "" } else { "s" }
+                ),
+            )
+        });
+    }
+    events
 }
 
 /// Records a failed login, counts it against `keys` and decides between 2200 and a lock-out
@@ -351,33 +535,49 @@ mod tests {
 
     #[test]
     fn options() {
-        assert_eq!(check_options(&login()), Ok(()));
+        assert_eq!(check_options(&login(), &[]), Ok(()));
         let mut l = login();
         l.ext_uris.push(registry_lock::NS.into());
-        assert_eq!(check_options(&l), Ok(()));
+        assert_eq!(check_options(&l, &[]), Ok(()));
         let mut l = login();
         l.version = "2.0".into();
         assert_eq!(
-            check_options(&l).map_err(|e| e.result_code().code()),
+            check_options(&l, &[]).map_err(|e| e.result_code().code()),
             Err(2100)
         );
         let mut l = login();
         l.lang = "fr".into();
         assert_eq!(
-            check_options(&l).map_err(|e| e.result_code().code()),
+            check_options(&l, &[]).map_err(|e| e.result_code().code()),
             Err(2102)
         );
         let mut l = login();
         l.obj_uris.push("urn:example:obj".into());
         assert_eq!(
-            check_options(&l).map_err(|e| e.result_code().code()),
+            check_options(&l, &[]).map_err(|e| e.result_code().code()),
             Err(2307)
         );
         let mut l = login();
         l.ext_uris.push("urn:ietf:params:xml:ns:fee-0.7".into());
         assert_eq!(
-            check_options(&l).map_err(|e| e.result_code().code()),
+            check_options(&l, &[]).map_err(|e| e.result_code().code()),
             Err(2103)
+        );
+        // loginSec in the login's extension needs loginSec in <svcExtension>.
+        let ext = [CommandExtension::LoginSec(LoginSec::default())];
+        assert_eq!(
+            check_options(&login(), &ext).map_err(|e| e.result_code().code()),
+            Err(2103)
+        );
+        let mut l = login();
+        l.ext_uris.push(login_sec::NS.into());
+        assert_eq!(check_options(&l, &ext), Ok(()));
+        let other = [CommandExtension::RegistryLock(
+            registry_lock::RegistryLockCommand::Lock,
+        )];
+        assert_eq!(
+            check_options(&l, &other).map_err(|e| e.result_code().code()),
+            Err(2001)
         );
     }
 }

@@ -191,6 +191,20 @@ pub struct TlsConfig {
     /// PEM files with certificate revocation lists of those CAs. Default: none.
     #[serde(default)]
     pub crls: Vec<PathBuf>,
+    /// Protocol versions the server still accepts but reports as weak: a login over one gets
+    /// a loginSec `tlsProtocol` warning (RFC 8807). Names `TLSv1.2`, `TLSv1.3`. Default
+    /// `["TLSv1.2"]`.
+    #[serde(default = "default_weak_protocols")]
+    pub weak_protocols: Vec<String>,
+    /// Cipher suites reported as weak in a loginSec `cipher` warning, by their IANA names
+    /// (`TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256`). The suites rustls offers are all AEAD,
+    /// so the default is none.
+    #[serde(default)]
+    pub weak_cipher_suites: Vec<String>,
+}
+
+fn default_weak_protocols() -> Vec<String> {
+    vec!["TLSv1.2".into()]
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -507,18 +521,47 @@ fn default_backoff_ms() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordConfig {
-    /// New passwords refused by `<newPW>` (compared case-insensitively). Default: a short list
-    /// of trivial values.
+    /// New passwords refused by `<newPW>`, `<loginSec:newPW>` and `registry-admin registrar
+    /// set-password` (compared case-insensitively). Default: a short list of trivial values.
     #[serde(default = "default_blacklist")]
     pub blacklist: Vec<String>,
+    /// Shortest new password taken (characters). `<newPW>` without loginSec carries 16 at
+    /// most (RFC 5730), so there the bound is `min(min_length, 16)`. Default 16.
+    #[serde(default = "default_min_length")]
+    pub min_length: usize,
+    /// A password older than this many days lets its registrar log in only to set a new one
+    /// (`<newPW>`); 0 turns the rule off. Default 0.
+    #[serde(default)]
+    pub max_age_days: u32,
+    /// With `max_age_days`, logins in the last this many days of a password's life get a
+    /// loginSec `password` warning. Default 14.
+    #[serde(default = "default_expiry_warning_days_pw")]
+    pub expiry_warning_days: u32,
 }
 
 impl Default for PasswordConfig {
     fn default() -> Self {
         Self {
             blacklist: default_blacklist(),
+            min_length: default_min_length(),
+            max_age_days: 0,
+            expiry_warning_days: default_expiry_warning_days_pw(),
         }
     }
+}
+
+impl PasswordConfig {
+    /// The policy every new password is checked against.
+    pub fn policy(&self) -> registry_core::registrar::PasswordPolicy {
+        registry_core::registrar::PasswordPolicy::new(self.min_length, &self.blacklist)
+    }
+}
+
+fn default_min_length() -> usize {
+    16
+}
+fn default_expiry_warning_days_pw() -> u32 {
+    14
 }
 
 fn default_blacklist() -> Vec<String> {
@@ -690,6 +733,18 @@ mod tests {
         assert_eq!(c.timeouts.idle_ms, 600_000);
         assert_eq!(c.lockout.max_failures, 5);
         assert!(c.lockout.by_certificate);
+        let pw = PasswordConfig::default();
+        assert_eq!(
+            (
+                c.password.min_length,
+                c.password.max_age_days,
+                c.password.expiry_warning_days
+            ),
+            (pw.min_length, pw.max_age_days, pw.expiry_warning_days)
+        );
+        assert_eq!(c.password.blacklist, pw.blacklist);
+        assert_eq!(c.tls.weak_protocols, default_weak_protocols());
+        assert!(c.tls.weak_cipher_suites.is_empty());
         assert_eq!(c.limits.xml_max_namespaces_per_element, 32);
         assert_eq!(c.limits.xml_max_namespaces, 128);
         assert_eq!(c.limits.command_timeout(), Duration::from_secs(10));

@@ -36,8 +36,18 @@ pub enum SessionError {
     LockedOut,
     #[error("session limit reached")]
     SessionLimit,
-    #[error("new password refused by policy")]
-    NewPasswordRefused,
+    #[error("{0}")]
+    NewPasswordRefused(registry_core::registrar::PasswordRefusal),
+    /// Right credentials, but the password is past `[password] max_age_days`: only a login
+    /// that sets a new one gets in.
+    #[error("password expired at {}; log in with a new password (newPW)", .since.format("%Y-%m-%dT%H:%M:%SZ"))]
+    PasswordExpired { since: epp_proto::Timestamp },
+    /// `<pw>`/`<newPW>` and `<loginSec:pw>`/`<loginSec:newPW>` do not pair up.
+    #[error("{0}")]
+    Credentials(epp_proto::ext::login_sec::CredentialsError),
+    /// A command extension that has no place in a `<login>`.
+    #[error("extension {0} does not apply to login")]
+    ExtensionNotForLogin(&'static str),
     #[error("frame of {len} bytes exceeds the maximum of {max}")]
     FrameTooLong { len: u32, max: u32 },
     #[error("invalid frame length {0}")]
@@ -80,7 +90,10 @@ impl SessionError {
             SessionError::AuthenticationFailed => ResultCode::AuthenticationError,
             SessionError::LockedOut => ResultCode::AuthenticationErrorServerClosingConnection,
             SessionError::SessionLimit => ResultCode::SessionLimitExceededServerClosingConnection,
-            SessionError::NewPasswordRefused => ResultCode::ParameterValuePolicyError,
+            SessionError::NewPasswordRefused(_) => ResultCode::ParameterValuePolicyError,
+            SessionError::PasswordExpired { .. } => ResultCode::AuthenticationError,
+            SessionError::Credentials(_) => ResultCode::CommandSyntaxError,
+            SessionError::ExtensionNotForLogin(_) => ResultCode::CommandSyntaxError,
             SessionError::FrameTooLong { .. } => ResultCode::CommandFailedServerClosingConnection,
             SessionError::FrameTooShort(_) => ResultCode::CommandFailedServerClosingConnection,
             SessionError::FrameTimeout => ResultCode::CommandFailedServerClosingConnection,

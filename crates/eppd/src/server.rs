@@ -1,7 +1,6 @@
 //! The listener side: accepting connections, the PROXY header, the TLS handshake, the
 //! connection limit, the suspension watcher, and graceful shutdown.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +91,8 @@ pub(crate) struct Shared {
     /// The command rate limits' buckets of the registrars logged in here.
     pub rate_limiter: crate::ratelimit::RateLimiter,
     /// Lowercased.
-    pub blacklist: HashSet<String>,
+    /// What every new password must meet (`[password]`).
+    pub password_policy: registry_core::registrar::PasswordPolicy,
 }
 
 impl std::fmt::Debug for Shared {
@@ -153,12 +153,7 @@ impl Server {
             listeners.push(l);
         }
         let passwords = PasswordPool::new(config.limits.password_workers)?;
-        let blacklist = config
-            .password
-            .blacklist
-            .iter()
-            .map(|p| p.to_lowercase())
-            .collect();
+        let password_policy = config.password.policy();
         let sv_trids = SvTridSource::new(&config.server.sv_trid_prefix, instance);
         info!(
             instance,
@@ -177,7 +172,7 @@ impl Server {
             sv_trids,
             metrics,
             rate_limiter: crate::ratelimit::RateLimiter::default(),
-            blacklist,
+            password_policy,
         });
         Ok(Self {
             listeners,
@@ -369,6 +364,7 @@ async fn connection(
     };
     let fingerprint = tls::fingerprint(leaf);
     let not_after = crate::cert_info::not_after(leaf.as_ref());
+    let (tls_protocol, cipher_suite) = tls::negotiated(tls.get_ref().1);
     let source_ip = registry_core::registrar::normalise_ip(source.ip());
     debug!(%peer, %source_ip, %fingerprint, "TLS session established");
     session::run(
@@ -377,6 +373,8 @@ async fn connection(
             source_ip,
             fingerprint,
             not_after,
+            tls_protocol,
+            cipher_suite,
         },
         shared,
         stop,

@@ -28,12 +28,16 @@ use crate::server::{triggered, Shared};
 const KEEP_BUFFER: usize = 16 * 1024;
 
 /// Who is on the other end.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Peer {
     pub source_ip: IpAddr,
     pub fingerprint: CertFingerprint,
     /// When the client certificate expires, if it could be read.
     pub not_after: Option<epp_proto::Timestamp>,
+    /// The TLS version negotiated (`TLSv1.3`) and the cipher suite (IANA name), for
+    /// loginSec's weak-protocol and weak-cipher warnings.
+    pub tls_protocol: Option<String>,
+    pub cipher_suite: Option<String>,
 }
 
 /// The greeting (RFC 5730 section 2.4): what this server serves, and its data collection
@@ -225,13 +229,8 @@ where
             (Command::Login(_), true) => self.error(SessionError::AlreadyLoggedIn, cl_trid),
             (Command::Login(login), false) => {
                 let bound = self.shared.config.limits.command_timeout();
-                let attempt = auth::login(
-                    &self.shared,
-                    login,
-                    self.peer.source_ip,
-                    self.peer.fingerprint,
-                    self.peer.not_after,
-                );
+                let attempt = auth::login(&self.shared, login, &cmd.extensions, &self.peer);
+                let login_sec = auth::selects_login_sec(login);
                 // A login that cannot finish in time (database slow or gone) is 2400; dropped
                 // before its success was recorded, it registered no session.
                 let outcome = tokio::time::timeout(bound, attempt)
@@ -241,7 +240,7 @@ where
                         Err(SessionError::Internal)
                     });
                 match outcome {
-                    Ok(session) => {
+                    Ok(mut session) => {
                         let ctx = CommandContext {
                             cl_id: session.cl_id.clone(),
                             source_ip: self.peer.source_ip,
@@ -252,11 +251,19 @@ where
                             deadline: Instant::now(),
                         };
                         let sv_trid = ctx.sv_trid.clone();
+                        let events = std::mem::take(&mut session.events);
                         self.logged_in = Some((session, ctx));
                         self.prelogin = None;
-                        success(ResultCode::Success, cl_trid, sv_trid)
+                        with_login_events(success(ResultCode::Success, cl_trid, sv_trid), events)
                     }
-                    Err(e) => self.error(e, cl_trid),
+                    Err(e) => {
+                        let events = if login_sec {
+                            auth::refusal_events(&e)
+                        } else {
+                            Vec::new()
+                        };
+                        with_login_events(self.error(e, cl_trid), events)
+                    }
                 }
             }
             (_, false) => self.error(SessionError::NotLoggedIn, cl_trid),
@@ -474,6 +481,18 @@ async fn killed(kill: Option<&mut watch::Receiver<Option<KillReason>>>) -> KillR
         }
     }
     std::future::pending().await
+}
+
+/// The login response with its loginSec events, if there are any (the caller gives none to a
+/// client that did not select loginSec).
+fn with_login_events(mut r: Response, events: Vec<epp_proto::ext::login_sec::Event>) -> Response {
+    if !events.is_empty() {
+        r.extensions
+            .push(epp_proto::ext::ResponseExtension::LoginSec(
+                epp_proto::ext::login_sec::LoginSecData { events },
+            ));
+    }
+    r
 }
 
 fn success(code: ResultCode, cl_trid: Option<ClTrid>, sv_trid: SvTrid) -> Response {

@@ -72,6 +72,30 @@ pub fn server_config(tls: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// The protocol version (`TLSv1.2`, `TLSv1.3`) and cipher suite (IANA name) of an
+/// established connection.
+pub fn negotiated(conn: &rustls::ServerConnection) -> (Option<String>, Option<String>) {
+    let protocol = conn.protocol_version().map(|v| match v {
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+        other => format!("{other:?}"),
+    });
+    let suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| iana_suite_name(s.suite()));
+    (protocol, suite)
+}
+
+/// rustls names suites as IANA does, except that TLS 1.3 suites lose their `TLS_` prefix
+/// (`TLS13_AES_128_GCM_SHA256`); operators write the IANA names (`TLS_AES_128_GCM_SHA256`).
+fn iana_suite_name(suite: rustls::CipherSuite) -> String {
+    let name = format!("{suite:?}");
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
 /// SHA-256 of a DER certificate: what registrars pin.
 pub fn fingerprint(cert: &CertificateDer<'_>) -> CertFingerprint {
     CertFingerprint::from_bytes(Sha256::digest(cert.as_ref()).into())

@@ -406,6 +406,26 @@ fn settings(cli: &Cli) -> Result<(String, registry_core::Config), AdminError> {
     Ok((url, reg))
 }
 
+/// The frontend's `[password]` policy (its defaults without `--config`): a password set here
+/// meets the same rules as one set with `<newPW>`.
+fn password_policy(cli: &Cli) -> Result<registry_core::registrar::PasswordPolicy, AdminError> {
+    let Some(path) = cli.config.as_ref().filter(|_| cli.db.is_none()) else {
+        return Ok(eppd::config::PasswordConfig::default().policy());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AdminError::Config(format!("{}: {e}", path.display())))?;
+    let v: toml::Value = toml::from_str(&text)
+        .map_err(|e| AdminError::Config(format!("{}: {e}", path.display())))?;
+    let cfg: eppd::config::PasswordConfig = match v.get("password") {
+        None => eppd::config::PasswordConfig::default(),
+        Some(p) => p
+            .clone()
+            .try_into()
+            .map_err(|e| AdminError::Config(format!("{}: [password]: {e}", path.display())))?,
+    };
+    Ok(cfg.policy())
+}
+
 /// Runs one parsed command.
 pub async fn run(cli: &Cli) -> Result<Output, AdminError> {
     let (url, cfg) = settings(cli)?;
@@ -436,6 +456,14 @@ pub async fn run_on(
         Cmd::Propose(c) => proposals::propose_cmd(cli, db, &reg, c).await,
         Cmd::Proposal(c) => proposals::proposal_cmd(cli, db, &reg, c).await,
         Cmd::Zone(c) => proposals::zone_cmd(db, c).await,
+        Cmd::Registrar(RegistrarCmd::SetPassword {
+            cl_id: id,
+            password: p,
+        }) => {
+            let id = cl_id(id)?;
+            let h = hash(new_password(cli, &id, p)?).await?;
+            set_password(db, &id, &h, reg.now()).await
+        }
         Cmd::Registrar(c) => registrar_cmd(db, &reg, c).await,
         Cmd::Lock(c) => lock_cmd(&reg, &cli.operator, c).await,
         Cmd::History(c) => history::run(db, &reg, clock.as_ref(), c).await,
@@ -501,7 +529,28 @@ fn password(p: &PasswordArg) -> Result<String, AdminError> {
             ))
         }
     };
-    epp_proto::Password::new(&pw).map_err(|e| AdminError::Usage(format!("password: {e}")))?;
+    // Up to 128 characters: longer than 16 logs in with loginSec (RFC 8807).
+    epp_proto::Password::new_login_sec(&pw)
+        .map_err(|e| AdminError::Usage(format!("password: {e}")))?;
+    Ok(pw)
+}
+
+/// A new password for `cl_id`, read as [`password`] does and checked against the
+/// frontend's `[password]` policy: the rules `<newPW>` meets, applied to operators too.
+pub(crate) fn new_password(
+    cli: &Cli,
+    cl_id: &ClientId,
+    p: &PasswordArg,
+) -> Result<String, AdminError> {
+    let pw = password(p)?;
+    password_policy(cli)?
+        .check(
+            cl_id.as_str(),
+            &pw,
+            None,
+            epp_proto::Password::MAX_LOGIN_SEC_LEN,
+        )
+        .map_err(|why| AdminError::Usage(format!("password: {why}")))?;
     Ok(pw)
 }
 
@@ -732,13 +781,10 @@ async fn registrar_cmd(
             }
             Ok(Output::new(t.join("\n"), j))
         }
-        RegistrarCmd::SetPassword {
-            cl_id: id,
-            password: p,
-        } => {
-            let h = hash(password(p)?).await?;
-            set_password(db, &cl_id(id)?, &h, now).await
-        }
+        // Run by `run_on` (it needs the `[password]` policy) or as a proposal.
+        RegistrarCmd::SetPassword { .. } => Err(AdminError::Usage(
+            "registrar set-password is not an action of its own here".into(),
+        )),
         RegistrarCmd::AddCert { cl_id: id, cert } => {
             let id = cl_id(id)?;
             load_registrar(db, &id).await?;

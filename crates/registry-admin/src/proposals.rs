@@ -258,7 +258,12 @@ pub(crate) fn direct(cmd: &Cmd) -> Option<(&'static str, Value, (&'static str, S
 }
 
 /// Resolves a proposed command into the action that will run.
-async fn resolve(db: &Db, reg: &Registry<SqlStore>, c: &ProposeCmd) -> Result<Action, AdminError> {
+async fn resolve(
+    cli: &Cli,
+    db: &Db,
+    reg: &Registry<SqlStore>,
+    c: &ProposeCmd,
+) -> Result<Action, AdminError> {
     let not_two = |what: &str| {
         Err(AdminError::Usage(format!(
             "{what} is not a two-person action: run it directly"
@@ -274,7 +279,8 @@ async fn resolve(db: &Db, reg: &Registry<SqlStore>, c: &ProposeCmd) -> Result<Ac
                     },
                 ),
                 RegistrarCmd::SetPassword { cl_id, password } => {
-                    let h = crate::hash(crate::password(password)?).await?;
+                    let id = crate::cl_id(cl_id)?;
+                    let h = crate::hash(crate::new_password(cli, &id, password)?).await?;
                     (
                         cl_id,
                         Action::SetPassword {
@@ -442,7 +448,7 @@ pub(crate) async fn propose_cmd(
     reg: &Registry<SqlStore>,
     c: &ProposeCmd,
 ) -> Result<Output, AdminError> {
-    let action = resolve(db, reg, c).await?;
+    let action = resolve(cli, db, reg, c).await?;
     file(cli, db, reg.config(), reg.now(), action).await
 }
 

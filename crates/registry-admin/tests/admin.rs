@@ -217,12 +217,29 @@ async fn registrars() {
                     "set-password",
                     "regA",
                     "--password",
-                    "other-pw1"
+                    "other-password-1"
                 ]
             )
             .await
         ),
         0
+    );
+    // The frontend's [password] policy: at least 16 characters by default.
+    assert_eq!(
+        code(
+            two(
+                &t,
+                &[
+                    "registrar",
+                    "set-password",
+                    "regA",
+                    "--password",
+                    "shortpassword1"
+                ]
+            )
+            .await
+        ),
+        2
     );
     assert_eq!(
         code(
@@ -233,7 +250,7 @@ async fn registrars() {
                     "set-password",
                     "nobody",
                     "--password",
-                    "other-pw1"
+                    "other-password-1"
                 ]
             )
             .await

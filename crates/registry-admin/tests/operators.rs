@@ -594,7 +594,7 @@ async fn scenario(env: Env) {
             "set-password",
             "regA",
             "--password",
-            "n3w-secret",
+            "n3w-secret-passw0rd",
         ],
         ("registrar", "regA"),
     )

@@ -13,6 +13,79 @@ use std::str::FromStr;
 use epp_proto::{ClientId, Timestamp};
 use ipnet::IpNet;
 
+/// The rules a new registrar password must meet, wherever it is set: `<newPW>` and
+/// `<loginSec:newPW>` at login, `registry-admin registrar set-password`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    /// Shortest password taken (characters). `<newPW>` without loginSec is capped at 16
+    /// characters by RFC 5730's schema, so for it the bound is `min(min_length, 16)`.
+    pub min_length: usize,
+    /// Refused values, lower-cased: a new password equal to one of them, ignoring case, is
+    /// refused.
+    deny: std::collections::HashSet<String>,
+}
+
+/// Why a new password was refused (the reason goes to the registrar: it names no secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRefusal {
+    #[error("new password is shorter than {0} characters")]
+    TooShort(usize),
+    #[error("new password equals the clID")]
+    EqualsClientId,
+    #[error("new password is on the list of refused passwords")]
+    Denied,
+    #[error("new password equals the current one")]
+    Unchanged,
+}
+
+impl PasswordPolicy {
+    pub fn new(min_length: usize, deny: impl IntoIterator<Item = impl AsRef<str>>) -> Self {
+        PasswordPolicy {
+            min_length,
+            deny: deny
+                .into_iter()
+                .map(|d| d.as_ref().to_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Checks `new` for `cl_id`; `current` is the password it replaces, when known.
+    /// `max_len` is the longest the carrier allows (16 for `<newPW>`), which caps the minimum.
+    pub fn check(
+        &self,
+        cl_id: &str,
+        new: &str,
+        current: Option<&str>,
+        max_len: usize,
+    ) -> Result<(), PasswordRefusal> {
+        let min = self.min_length.min(max_len);
+        if new.chars().count() < min {
+            return Err(PasswordRefusal::TooShort(min));
+        }
+        let lower = new.to_lowercase();
+        if lower == cl_id.to_lowercase() {
+            return Err(PasswordRefusal::EqualsClientId);
+        }
+        if self.deny.contains(&lower) {
+            return Err(PasswordRefusal::Denied);
+        }
+        if current == Some(new) {
+            return Err(PasswordRefusal::Unchanged);
+        }
+        Ok(())
+    }
+}
+
+/// The logins naming a clID that did not succeed since its last successful one (loginSec's
+/// `failedLogins` statistic: the registrar sees an attack on its account at its next login).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailedLogins {
+    pub count: u64,
+    /// Where the newest of them came from, and when.
+    pub last_source: Option<IpAddr>,
+    pub last_at: Option<Timestamp>,
+}
+
 /// Why a registrar value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistrarError {
@@ -174,6 +247,8 @@ pub struct Registrar {
     pub max_sessions: u32,
     /// Command rate limits set for this registrar; unset ones are the frontend's `[limits]`.
     pub rate_limits: RateLimitOverrides,
+    /// When the password was last set (`None`: before the registry recorded it).
+    pub password_changed_at: Option<Timestamp>,
 }
 
 /// The command rate limits of one registrar that differ from the frontend's `[limits]`
@@ -283,7 +358,25 @@ impl Registrar {
             allowed_networks,
             max_sessions,
             rate_limits: RateLimitOverrides::default(),
+            password_changed_at: None,
         })
+    }
+
+    /// The same registrar with the time its password was last set.
+    pub fn with_password_changed_at(mut self, at: Option<Timestamp>) -> Self {
+        self.password_changed_at = at;
+        self
+    }
+
+    /// When the password expires under a maximum age of `max_age_days` (0: never). Stored
+    /// registrars always know when their password was set (migration 0024 dated the older
+    /// ones); one that does not never expires.
+    pub fn password_expires(&self, max_age_days: u32) -> Option<Timestamp> {
+        if max_age_days == 0 {
+            return None;
+        }
+        self.password_changed_at?
+            .checked_add_signed(chrono::Duration::days(i64::from(max_age_days)))
     }
 
     /// The same registrar with these rate limit overrides.
@@ -382,6 +475,9 @@ pub enum AuthFailure {
     LockedOut,
     SessionLimit,
     NewPasswordPolicy,
+    /// Right credentials, but the password is older than the maximum age and the login did
+    /// not set a new one.
+    PasswordExpired,
 }
 
 impl AuthFailure {
@@ -395,6 +491,7 @@ impl AuthFailure {
             AuthFailure::LockedOut => "locked_out",
             AuthFailure::SessionLimit => "session_limit",
             AuthFailure::NewPasswordPolicy => "new_password_policy",
+            AuthFailure::PasswordExpired => "password_expired",
         }
     }
 }
@@ -469,6 +566,49 @@ mod tests {
             2,
         )
         .expect("registrar")
+    }
+
+    #[test]
+    fn password_policy() {
+        let p = PasswordPolicy::new(16, ["Password123456789", "letmein"]);
+        let ok = "correct-horse-battery";
+        assert_eq!(p.check("reg-a", ok, Some("old-secret-1"), 128), Ok(()));
+        assert_eq!(
+            p.check("reg-a", "short-but-ok", None, 128),
+            Err(PasswordRefusal::TooShort(16))
+        );
+        // `<newPW>` carries 16 at most: the minimum cannot exceed that.
+        let p24 = PasswordPolicy::new(24, Vec::<String>::new());
+        assert_eq!(p24.check("reg-a", "sixteen-chars-ab", None, 16), Ok(()));
+        assert_eq!(
+            p24.check("reg-a", "sixteen-chars-ab", None, 128),
+            Err(PasswordRefusal::TooShort(24))
+        );
+        assert_eq!(
+            p.check("registrar-long-1", "REGISTRAR-LONG-1", None, 128),
+            Err(PasswordRefusal::EqualsClientId)
+        );
+        assert_eq!(
+            p.check("reg-a", "password123456789", None, 128),
+            Err(PasswordRefusal::Denied)
+        );
+        assert_eq!(
+            p.check("reg-a", ok, Some(ok), 128),
+            Err(PasswordRefusal::Unchanged)
+        );
+    }
+
+    #[test]
+    fn password_expiry() {
+        let t0 = Timestamp::from_timestamp(1_700_000_000, 0).expect("time");
+        let r = registrar();
+        assert_eq!(r.password_expires(90), None);
+        let r = r.with_password_changed_at(Some(t0));
+        assert_eq!(r.password_expires(0), None);
+        assert_eq!(
+            r.password_expires(90),
+            Some(t0 + chrono::Duration::days(90))
+        );
     }
 
     #[test]

@@ -321,6 +321,8 @@ impl<S: Store> Registry<S> {
                 X::SecDnsUpdate(u) => sec_update = Some(u),
                 X::RgpUpdate(r) => rgp = Some(r),
                 X::RegistryLock(l) => lock = Some(l),
+                // Only a login carries it, and the frontend handles logins.
+                X::LoginSec(_) => return Err(CoreError::CommandUse("extension not valid here")),
             }
         }
         let allowed = match &cmd.command {

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use epp_proto::{ClientId, Timestamp};
 use ipnet::IpNet;
 use registry_core::registrar::{
-    parse_network, CertFingerprint, LoginAuditEntry, LoginOutcome, PasswordHash,
+    parse_network, CertFingerprint, FailedLogins, LoginAuditEntry, LoginOutcome, PasswordHash,
     RateLimitOverrides, Registrar, RegistrarError, RegistrarStatus,
 };
 use sqlx::Row;
@@ -91,6 +91,7 @@ struct RegistrarRow {
     pw_hash: String,
     max_sessions: i64,
     rate_limits: RateLimitOverrides,
+    pw_changed_at: Option<Timestamp>,
 }
 
 /// The rate limit override columns of a row (INTEGER: i64 on SQLite, i32 on PostgreSQL).
@@ -147,7 +148,8 @@ fn build_registrar(
         nets,
         max_sessions,
     )?
-    .with_rate_limits(row.rate_limits))
+    .with_rate_limits(row.rate_limits)
+    .with_password_changed_at(row.pw_changed_at))
 }
 
 fn status_parts(status: &RegistrarStatus) -> (&'static str, Option<&str>) {
@@ -173,8 +175,8 @@ impl Db {
                     let now = ts_text(now);
                     let mut tx = pool.begin().await?;
                     sqlx::query(
-                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at, pw_changed_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
                     )
                     .bind(r.cl_id.as_str())
                     .bind(&r.name)
@@ -205,8 +207,8 @@ impl Db {
                 Db::Postgres(pool) => {
                     let mut tx = pool.begin().await?;
                     sqlx::query(
-                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                        "INSERT INTO registrar (cl_id, name, status, suspend_reason, pw_hash, max_sessions, created_at, updated_at, pw_changed_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)",
                     )
                     .bind(r.cl_id.as_str())
                     .bind(&r.name)
@@ -252,7 +254,7 @@ impl Db {
         cl_id: &ClientId,
     ) -> Result<Option<Registrar>, RegistrarStoreError> {
         let r = format!(
-            "SELECT cl_id, name, status, suspend_reason, pw_hash, max_sessions{} FROM registrar WHERE cl_id = ",
+            "SELECT cl_id, name, status, suspend_reason, pw_hash, max_sessions, pw_changed_at{} FROM registrar WHERE cl_id = ",
             rate_limit_columns()
         );
         let (row, certs, nets) = match self {
@@ -272,6 +274,10 @@ impl Db {
                     pw_hash: row.try_get("pw_hash")?,
                     max_sessions: row.try_get("max_sessions")?,
                     rate_limits: rate_limits_of::<_, i64>(&row)?,
+                    pw_changed_at: row
+                        .try_get::<Option<String>, _>("pw_changed_at")?
+                        .map(|t| parse_ts(&t))
+                        .transpose()?,
                 };
                 let certs: Vec<String> = sqlx::query_scalar(
                     "SELECT fingerprint FROM registrar_cert WHERE cl_id = ?1 ORDER BY fingerprint",
@@ -304,6 +310,7 @@ impl Db {
                     pw_hash: row.try_get("pw_hash")?,
                     max_sessions: i64::from(max_sessions),
                     rate_limits: rate_limits_of::<_, i32>(&row)?,
+                    pw_changed_at: row.try_get("pw_changed_at")?,
                 };
                 let certs: Vec<String> = sqlx::query_scalar(
                     "SELECT fingerprint FROM registrar_cert WHERE cl_id = $1 ORDER BY fingerprint",
@@ -332,7 +339,7 @@ impl Db {
     ) -> Result<(), RegistrarStoreError> {
         let n = match self {
             Db::Sqlite(pool) => {
-                sqlx::query("UPDATE registrar SET pw_hash = ?1, updated_at = ?2 WHERE cl_id = ?3")
+                sqlx::query("UPDATE registrar SET pw_hash = ?1, updated_at = ?2, pw_changed_at = ?2 WHERE cl_id = ?3")
                     .bind(hash.as_phc())
                     .bind(ts_text(now))
                     .bind(cl_id.as_str())
@@ -341,7 +348,7 @@ impl Db {
                     .rows_affected()
             }
             Db::Postgres(pool) => {
-                sqlx::query("UPDATE registrar SET pw_hash = $1, updated_at = $2 WHERE cl_id = $3")
+                sqlx::query("UPDATE registrar SET pw_hash = $1, updated_at = $2, pw_changed_at = $2 WHERE cl_id = $3")
                     .bind(hash.as_phc())
                     .bind(now)
                     .bind(cl_id.as_str())
@@ -726,6 +733,90 @@ impl Db {
             }
         };
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// The logins naming `cl_id` that did not succeed (failed or refused, from anywhere)
+    /// since its last successful login, and the newest of them: loginSec's `failedLogins`
+    /// statistic. Read before the current login's own row is written.
+    pub async fn failed_logins_since_success(
+        &self,
+        cl_id: &str,
+    ) -> Result<FailedLogins, RegistrarStoreError> {
+        // By row id, not time: rows of one instant (a coarse or manual clock) stay ordered.
+        // Each statement walks the (cl_id, id) index from its newest end.
+        let (count, last): (i64, Option<(String, Timestamp)>) = match self {
+            Db::Sqlite(pool) => {
+                let since: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM login_audit WHERE cl_id = ?1 AND outcome = 'success' \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(cl_id)
+                .fetch_optional(pool)
+                .await?;
+                let since = since.unwrap_or(0);
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM login_audit WHERE cl_id = ?1 AND id > ?2",
+                )
+                .bind(cl_id)
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+                let last: Option<(String, String)> = sqlx::query_as(
+                    "SELECT source_ip, at FROM login_audit WHERE cl_id = ?1 AND id > ?2 \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(cl_id)
+                .bind(since)
+                .fetch_optional(pool)
+                .await?;
+                let last = match last {
+                    Some((ip, at)) => Some((ip, parse_ts(&at)?)),
+                    None => None,
+                };
+                (n, last)
+            }
+            Db::Postgres(pool) => {
+                let since: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM login_audit WHERE cl_id = $1 AND outcome = 'success' \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(cl_id)
+                .fetch_optional(pool)
+                .await?;
+                let since = since.unwrap_or(0);
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM login_audit WHERE cl_id = $1 AND id > $2",
+                )
+                .bind(cl_id)
+                .bind(since)
+                .fetch_one(pool)
+                .await?;
+                let last: Option<(String, Timestamp)> = sqlx::query_as(
+                    "SELECT source_ip, at FROM login_audit WHERE cl_id = $1 AND id > $2 \
+                     ORDER BY id DESC LIMIT 1",
+                )
+                .bind(cl_id)
+                .bind(since)
+                .fetch_optional(pool)
+                .await?;
+                (n, last)
+            }
+        };
+        let (last_source, last_at) =
+            match last {
+                Some((ip, at)) => (
+                    Some(ip.parse::<IpAddr>().map_err(|_| {
+                        RegistrarStoreError::Invalid(format!("source address {ip:?}"))
+                    })?),
+                    Some(at),
+                ),
+                None => (None, None),
+            };
+        Ok(FailedLogins {
+            count: u64::try_from(count).unwrap_or(0),
+            last_source,
+            last_at,
+        })
     }
 
     /// Locks `key` out until `until` (extends, never shortens, an existing lock-out).

@@ -78,9 +78,10 @@ pub struct PublisherConfig {
     pub zone_file: PathBuf,
     /// argv of the full-reload command, e.g. `knotc -s SOCK zone-reload tld.`.
     pub reload_command: Vec<String>,
-    /// argv run when an UPDATE is not acknowledged within `kick_after` (empty: never), e.g.
-    /// `knotc -s SOCK zone-notify tld.`: works around Knot 3.2's one-second stall of an
-    /// UPDATE queued behind its own pending NOTIFY event (README: "Knot's one-second UPDATE stall").
+    /// argv run when an UPDATE is not acknowledged within `kick_after` and the stall is
+    /// possible ([`stall_possible`]; empty: never), e.g. `knotc -s SOCK zone-notify tld.`:
+    /// works around Knot 3.2's one-second stall of an UPDATE queued behind its own pending
+    /// NOTIFY event (README: "Knot's one-second UPDATE stall").
     pub kick_command: Vec<String>,
     /// How long an UPDATE may go unanswered before `kick_command` runs (default 50 ms).
     pub kick_after: Duration,
@@ -196,8 +197,9 @@ pub struct Publisher<S, St> {
     pub crash_before_update: Option<usize>,
     /// The publisher check of registry-locked delegations ([`crate::lockcheck`]).
     lock_check: Option<Arc<dyn LockCheck>>,
-    /// When the primary last acknowledged an UPDATE (for `kick_command`).
-    last_update_ack: Option<Instant>,
+    /// When the primary last acknowledged an UPDATE (for `kick_command`): monotonic, and
+    /// the wall clock Knot's whole-second event times are compared with.
+    last_update_ack: Option<(Instant, SystemTime)>,
 }
 
 fn max_serial(a: u32, b: u32) -> u32 {
@@ -464,17 +466,18 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
         }
     }
 
-    /// Sends one UPDATE; if it goes unanswered for `kick_after` while Knot may hold a
-    /// pending NOTIFY event (an UPDATE was acknowledged less than 1.5 s ago), runs
-    /// `kick_command` once and keeps waiting for the answer. README: "Knot's one-second UPDATE stall".
+    /// Sends one UPDATE; if it goes unanswered for `kick_after` while Knot may be stalling
+    /// it behind its pending NOTIFY event ([`stall_possible`]), runs `kick_command` once and
+    /// keeps waiting for the answer. README: "Knot's one-second UPDATE stall".
     async fn update_kicking(
         &mut self,
         msg: domain::base::message_builder::AdditionalBuilder<Vec<u8>>,
     ) -> Result<UpdateOutcome, crate::dns::DnsError> {
-        let recent = self
+        let sent = SystemTime::now();
+        let possible = self
             .last_update_ack
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(1500));
-        let outcome = if self.cfg.kick_command.is_empty() || !recent {
+            .is_some_and(|(at, wall)| stall_possible(at.elapsed(), wall, sent));
+        let outcome = if self.cfg.kick_command.is_empty() || !possible {
             self.client.update(msg).await
         } else {
             let update = self.client.update(msg);
@@ -503,7 +506,7 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             }
         };
         if outcome.is_ok() {
-            self.last_update_ack = Some(Instant::now());
+            self.last_update_ack = Some((Instant::now(), SystemTime::now()));
         }
         outcome
     }
@@ -858,6 +861,34 @@ fn log_warnings(warnings: &[ZoneWarning]) {
     }
 }
 
+/// Margin for [`stall_possible`]: the primary's clock against ours (NTP), transit, and the
+/// time between Knot's last event ending and our reading the acknowledgement.
+const STALL_CLOCK_MARGIN: Duration = Duration::from_millis(100);
+
+/// Whether Knot 3.2 may hold an UPDATE sent at `sent` behind its pending NOTIFY event, given
+/// the previous UPDATE was acknowledged `since_ack` ago, at `ack` on the wall clock. Knot keeps
+/// event times in whole seconds: after a DDNS it plans the NOTIFY at (that second + 1) and arms
+/// its timer 1,000 ms after the event ended. An UPDATE planned for the second in which that
+/// NOTIFY is due does not re-arm the timer and waits for it. So a stall needs (a) a NOTIFY
+/// still pending: its timer fires at most ~1 s after the last DDNS ended (1.5 s allowed), and
+/// (b) the UPDATE to arrive in a later wall-clock second than the one that DDNS ended in: a
+/// whole second boundary between the acknowledgement and the sending (with
+/// [`STALL_CLOCK_MARGIN`] on both sides). An UPDATE sent within the same second as the last
+/// acknowledgement is planned before the NOTIFY and re-arms the timer: no stall, no kick.
+pub fn stall_possible(since_ack: Duration, ack: SystemTime, sent: SystemTime) -> bool {
+    if since_ack >= Duration::from_millis(1500) {
+        return false;
+    }
+    let ms = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    };
+    let margin = STALL_CLOCK_MARGIN.as_millis();
+    let from = ms(ack).saturating_sub(margin) / 1000;
+    let to = (ms(sent) + margin) / 1000;
+    to > from
+}
+
 /// The label directly under the apex: a delegation and its in-domain glue share it.
 fn group_of<'a>(origin: &DnsName, owner: &'a DnsName) -> &'a str {
     let rel = owner
@@ -901,4 +932,37 @@ pub fn chunk_diff(origin: &DnsName, diff: &[NodeDiff], max_bytes: usize) -> Vec<
         chunks.push(current);
     }
     chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn stall_possible_only_across_a_second_boundary_after_a_recent_ack() {
+        let recent = Duration::from_millis(20);
+        // Acked and sent within one wall-clock second, clear of the margins: no stall.
+        assert!(!stall_possible(recent, at(1_000_300), at(1_000_320)));
+        assert!(!stall_possible(recent, at(1_000_100), at(1_000_899)));
+        // A second boundary between the acknowledgement and the sending: possible.
+        assert!(stall_possible(recent, at(1_000_950), at(1_001_010)));
+        assert!(stall_possible(
+            Duration::from_millis(900),
+            at(1_000_500),
+            at(1_001_400)
+        ));
+        // Within the clock margin of a boundary, on either side: possible.
+        assert!(stall_possible(recent, at(1_000_920), at(1_000_930)));
+        assert!(stall_possible(recent, at(1_001_050), at(1_001_060)));
+        // No UPDATE acknowledged for 1.5 s: Knot's NOTIFY has run, nothing pending.
+        assert!(!stall_possible(
+            Duration::from_millis(1500),
+            at(1_000_950),
+            at(1_001_010)
+        ));
+    }
 }

@@ -2,6 +2,7 @@
 //! below; adding one (fee, loginSec, registry lock) touches nothing else in this crate.
 
 pub mod change_poll;
+pub mod login_sec;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -15,6 +16,7 @@ pub enum CommandExtension {
     SecDnsUpdate(sec_dns::SecDnsUpdate),
     RgpUpdate(rgp::RgpUpdate),
     RegistryLock(registry_lock::RegistryLockCommand),
+    LoginSec(login_sec::LoginSec),
 }
 
 impl CommandExtension {
@@ -26,6 +28,7 @@ impl CommandExtension {
             }
             CommandExtension::RgpUpdate(_) => crate::ns::RGP,
             CommandExtension::RegistryLock(_) => registry_lock::NS,
+            CommandExtension::LoginSec(_) => login_sec::NS,
         }
     }
 }
@@ -39,6 +42,7 @@ pub enum ResponseExtension {
     RgpInfo(rgp::RgpInfoData),
     RgpUpdate(rgp::RgpUpdData),
     RegistryLock(registry_lock::RegistryLockData),
+    LoginSec(login_sec::LoginSecData),
     ChangePoll(change_poll::ChangeData),
 }
 
@@ -48,6 +52,7 @@ impl ResponseExtension {
             ResponseExtension::SecDnsInfo(_) => crate::ns::SEC_DNS,
             ResponseExtension::RgpInfo(_) | ResponseExtension::RgpUpdate(_) => crate::ns::RGP,
             ResponseExtension::RegistryLock(_) => registry_lock::NS,
+            ResponseExtension::LoginSec(_) => login_sec::NS,
             ResponseExtension::ChangePoll(_) => change_poll::NS,
         }
     }
@@ -61,7 +66,8 @@ impl ResponseExtension {
             ResponseExtension::SecDnsInfo(_)
             | ResponseExtension::RgpInfo(_)
             | ResponseExtension::RgpUpdate(_)
-            | ResponseExtension::RegistryLock(_) => false,
+            | ResponseExtension::RegistryLock(_)
+            | ResponseExtension::LoginSec(_) => false,
         }
     }
 }

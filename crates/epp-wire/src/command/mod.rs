@@ -184,10 +184,9 @@ fn login(el: &Element) -> Result<Login, DecodeError> {
     let mut c = Children::new(el);
     let id = leaf_with(c.required(EPP, "clID")?, &[])?;
     let cl_id = value(id, ClientId::new(&id.text))?;
-    let pw = leaf_with(c.required(EPP, "pw")?, &[])?;
-    let pw = value(pw, Password::new(&pw.text))?;
+    let pw = password(leaf_with(c.required(EPP, "pw")?, &[])?, "pw")?;
     let new_pw = match c.optional(EPP, "newPW") {
-        Some(n) => Some(value(leaf_with(n, &[])?, Password::new(&n.text))?),
+        Some(n) => Some(password(leaf_with(n, &[])?, "newPW")?),
         None => None,
     };
     let options = container(c.required(EPP, "options")?, &[])?;
@@ -234,6 +233,18 @@ fn login(el: &Element) -> Result<Login, DecodeError> {
         obj_uris,
         ext_uris,
     })
+}
+
+/// `<pw>` / `<newPW>` (`epp:pwType`, 6-16 characters).
+fn password(el: &Element, local: &'static str) -> Result<Password, DecodeError> {
+    let p = value(el, Password::new(&el.text));
+    if p.is_err() && Password::new_login_sec(&el.text).is_ok() {
+        return Err(DecodeError::PasswordNeedsLoginSec {
+            element: el.label(),
+            local,
+        });
+    }
+    p
 }
 
 fn is_version(v: &str) -> bool {

@@ -8,6 +8,7 @@
 //! `<secDNS:foo>`) is [`DecodeError::UnexpectedElement`] (2001).
 
 use epp_proto::ext::change_poll::NS as CHANGE_POLL;
+use epp_proto::ext::login_sec::NS as LOGIN_SEC;
 use epp_proto::ext::registry_lock::NS as REGISTRY_LOCK;
 use epp_proto::ext::{CommandExtension, ResponseExtension};
 use epp_proto::ns::{RGP, SEC_DNS};
@@ -17,6 +18,7 @@ use crate::error::DecodeError;
 use crate::xml::XmlWriter;
 
 pub mod change_poll;
+pub mod login_sec;
 pub mod registry_lock;
 pub mod rgp;
 pub mod sec_dns;
@@ -40,7 +42,8 @@ pub fn decode_command_extension(el: &Element) -> Result<CommandExtension, Decode
         (REGISTRY_LOCK, "unlock") => {
             registry_lock::decode_unlock(el).map(CommandExtension::RegistryLock)
         }
-        (SEC_DNS | RGP | REGISTRY_LOCK, _) => Err(unexpected(el)),
+        (LOGIN_SEC, "loginSec") => login_sec::decode_login_sec(el).map(CommandExtension::LoginSec),
+        (SEC_DNS | RGP | REGISTRY_LOCK | LOGIN_SEC, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -54,10 +57,11 @@ pub fn decode_response_extension(el: &Element) -> Result<ResponseExtension, Deco
         (REGISTRY_LOCK, "reqData") => {
             registry_lock::decode_req_data(el).map(ResponseExtension::RegistryLock)
         }
+        (LOGIN_SEC, "loginSecData") => login_sec::decode_data(el).map(ResponseExtension::LoginSec),
         (CHANGE_POLL, "changeData") => {
             change_poll::decode_change_data(el).map(ResponseExtension::ChangePoll)
         }
-        (SEC_DNS | RGP | REGISTRY_LOCK | CHANGE_POLL, _) => Err(unexpected(el)),
+        (SEC_DNS | RGP | REGISTRY_LOCK | LOGIN_SEC | CHANGE_POLL, _) => Err(unexpected(el)),
         (ns, _) => Err(DecodeError::UnimplementedExtension(ns.to_owned())),
     }
 }
@@ -69,6 +73,7 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
         CommandExtension::SecDnsUpdate(v) => sec_dns::encode_update(w, v),
         CommandExtension::RgpUpdate(v) => rgp::encode_update(w, v),
         CommandExtension::RegistryLock(v) => registry_lock::encode_command(w, v),
+        CommandExtension::LoginSec(v) => login_sec::encode_login_sec(w, v),
     }
 }
 
@@ -77,6 +82,7 @@ pub fn encode_command_extension(w: &mut XmlWriter, ext: &CommandExtension) {
 pub(crate) fn response_extension_writable(ext: &ResponseExtension) -> bool {
     match ext {
         ResponseExtension::SecDnsInfo(v) => sec_dns::info_writable(v),
+        ResponseExtension::LoginSec(v) => login_sec::data_writable(v),
         ResponseExtension::RgpInfo(_)
         | ResponseExtension::RgpUpdate(_)
         | ResponseExtension::RegistryLock(_)
@@ -91,6 +97,7 @@ pub fn encode_response_extension(w: &mut XmlWriter, ext: &ResponseExtension) {
         ResponseExtension::RgpInfo(v) => rgp::encode_info(w, v),
         ResponseExtension::RgpUpdate(v) => rgp::encode_upd(w, v),
         ResponseExtension::RegistryLock(v) => registry_lock::encode_req_data(w, v),
+        ResponseExtension::LoginSec(v) => login_sec::encode_data(w, v),
         ResponseExtension::ChangePoll(v) => change_poll::encode_change_data(w, v),
     }
 }
