@@ -395,8 +395,15 @@ fn login(pw: &str) -> String {
 fn password_lengths() {
     for bad in ["12345", "12345678901234567"] {
         let e = fails_with_trid(&login(bad));
+        // Too short is a value error (2005); longer than pwType's 16 is a schema violation
+        // whose answer points at loginSec (RFC 8807, 2001).
         assert!(
-            matches!(e, DecodeError::InvalidValue { ref element, .. } if element == "pw"),
+            match &e {
+                DecodeError::InvalidValue { element, .. } => element == "pw" && bad.len() < 6,
+                DecodeError::PasswordNeedsLoginSec { element, .. } =>
+                    element == "pw" && bad.len() > 16,
+                _ => false,
+            },
             "{e:?}"
         );
         assert!(
