@@ -1,6 +1,7 @@
 //! Change poll (RFC 8590) over real TLS against the registry core: every change to a
 //! registrar's object that it did not make itself — the scheduler's steps, operators'
-//! actions, the registry lock procedure, a held publication — leaves a poll message whose
+//! actions, the registry lock procedure, a held publication, a batch the zone publisher's
+//! safety valve held (with Knot as the primary) — leaves a poll message whose
 //! response carries the object's `<infData>` and `<changePoll:changeData>` for a session that
 //! selected the extension, and the same message as text (with its transfer data, if any) for
 //! a session of the same registrar that did not. Every response frame is validated against the
@@ -28,6 +29,7 @@ both_backends!(
     scheduler_expiry_redemption_purge,
     operator_suspension_statuses_and_delete,
     lock_procedure_and_held_publication,
+    safety_valve_held_batch,
 );
 
 const OPERATOR: &str = "alice";
@@ -545,6 +547,124 @@ async fn lock_procedure_and_held_publication(backend: Backend) {
                 Some("caller could not be verified")
             );
             assert!(s.msg.contains("rejected"), "{}", s.msg);
+        },
+    )
+    .await
+}
+
+/// The zone publisher's safety valve holds a batch that removes more delegations than it lets
+/// through alone: the sponsor hears of each of its domains in the batch, once, and another
+/// registrar of nothing; after an operator's approval the batch is published.
+async fn safety_valve_held_batch(backend: Backend) {
+    use zonegen::publisher::{Publisher, PublisherConfig, StepOutcome};
+    if !zonegen::harness::require_tools("safety_valve_held_batch", &["knotd", "knotc"]) {
+        return;
+    }
+    run_core(
+        backend,
+        |_, _| {},
+        |env| async move {
+            let zone = |s: &str| zonegen::DnsName::new(s).expect("name");
+            let reg_a = env.registrar("reg-a").await;
+            let reg_b = env.registrar("reg-b").await;
+            let mut a = Pair::new(&env, &reg_a).await;
+            let mut b = Pair::new(&env, &reg_b).await;
+            for (s, who) in [(&mut a.with, "a"), (&mut b.with, "b")] {
+                let c = format!("reg-{who}-c1");
+                let ns = format!("ns.ext-{who}.example");
+                assert_eq!(s.cmd(contact_create(&c, "contact-pw")).await.code, 1000);
+                assert_eq!(s.cmd(host_create(&ns, &[])).await.code, 1000);
+                let names: &[&str] = if who == "a" {
+                    &["va1.test", "va2.test", "va3.test", "va4.test"]
+                } else {
+                    &["vb1.test"]
+                };
+                for d in names {
+                    let r = s.cmd(domain_create(d, &c, &[&ns], "dom-pw-1")).await;
+                    assert_eq!(r.code, 1000, "{}", r.xml);
+                }
+            }
+
+            let knot =
+                zonegen::harness::Knot::start(&zone("test"), |_| Ok(()), None).expect("knot");
+            let apex = zonegen::ApexConfig {
+                origin: zone("test"),
+                mname: zone("ns1.nic.example"),
+                rname: zone("hostmaster.nic.example"),
+                refresh: 1800,
+                retry: 900,
+                expire: 604_800,
+                minimum: 3600,
+                ttl: 3600,
+                apex_ns: vec![zone("ns1.nic.example"), zone("ns2.nic.example")],
+                apex_glue: Default::default(),
+            };
+            let mut cfg = PublisherConfig::new(apex, knot.addr(), knot.zone_file.clone());
+            cfg.key = Some(knot.key.clone());
+            cfg.reload_command = knot.reload_command();
+            cfg.reconcile_interval = None;
+            cfg.min_held_changes = 2;
+            let mut publisher = Publisher::new(
+                cfg,
+                zonegen::source_db::DbSource::from_db(&env.db),
+                zonegen::store::SqlStore::from_db(&env.db),
+            )
+            .with_lock_check(zonegen::lockcheck::RegistryLockCheck::from_db(&env.db));
+            publisher.start().await.expect("start");
+            while !matches!(publisher.step().await.expect("step"), StepOutcome::Idle) {}
+            assert!(a.drain().await.is_empty());
+
+            // reg-a takes three of its four delegations out of the zone: held.
+            for d in ["va1.test", "va2.test", "va3.test"] {
+                let mut u = domain_update(d);
+                u.rem.ns = Some(epp_proto::domain::NameServers::HostObj(vec![host_name(
+                    "ns.ext-a.example",
+                )]));
+                let r = a.with.cmd(Command::Domain(D::Update(u))).await;
+                assert_eq!(r.code, 1000, "{}", r.xml);
+            }
+            let out = publisher.step().await.expect("step");
+            let StepOutcome::Held(batch) = out else {
+                panic!("expected a held batch, got {out:?}");
+            };
+            assert_eq!(batch.removed, 3);
+            assert_eq!(batch.reason, zonegen::store::HOLD_REASON_VALVE);
+            // Waiting tells nobody again.
+            assert!(matches!(
+                publisher.step().await.expect("step"),
+                StepOutcome::Held(_)
+            ));
+
+            let seen = a.drain().await;
+            assert_eq!(
+                seen.len(),
+                3,
+                "one message per domain in the batch: {seen:#?}"
+            );
+            let mut told: Vec<String> = seen
+                .iter()
+                .map(|s| {
+                    assert_eq!(s.op(), (Operation::Custom, Some("batchHeld")));
+                    assert_eq!(s.change().who.as_str(), "registry");
+                    assert_eq!(
+                        s.change().reason.as_ref().map(|r| r.as_str()),
+                        Some("zone batch held for review")
+                    );
+                    assert!(s.msg.contains("batchHeld"), "{}", s.msg);
+                    s.domain().name.as_str().to_owned()
+                })
+                .collect();
+            told.sort();
+            assert_eq!(told, ["va1.test", "va2.test", "va3.test"]);
+            assert!(b.drain().await.is_empty(), "reg-b has nothing in the batch");
+            let ops = env.history_ops(ObjectRef::Domain("va2.test".into())).await;
+            assert!(ops.iter().any(|o| o == "zone:batchHeld"), "{ops:?}");
+
+            zonegen::approve_held_batch(&env.db, batch.id, "carol")
+                .await
+                .expect("approve");
+            let out = publisher.step().await.expect("step");
+            assert!(matches!(out, StepOutcome::Published { .. }), "{out:?}");
         },
     )
     .await

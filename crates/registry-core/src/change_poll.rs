@@ -2,7 +2,7 @@
 //! not make itself — the scheduler's steps (auto-renew, expiry, redemption, purge, transfer
 //! auto-approval, relock), operators' actions (server statuses and suspension, deletes, lock
 //! verification, lock requests filed for it), refusals of changes to its locked domain, held
-//! publications.
+//! publications (the publisher check's and the safety valve's).
 //!
 //! The rule lives here, in one place every write passes: [`Registry::apply`] hands each
 //! [`Change`] to [`Registry::add_change_polls`] before the delegation guard. For every object
@@ -59,6 +59,9 @@ fn describe(
         "lock:failed" => ("custom", Some("lockFailed"), "lock request failed"),
         "lock:changeRefused" => ("custom", Some("changeRefused"), "domain is registry-locked"),
         "lock:publishHeld" => ("custom", Some("publishHeld"), "held for review"),
+        crate::delegation::OP_ZONE_BATCH_HELD => {
+            ("custom", Some("batchHeld"), "zone batch held for review")
+        }
         // Any other object write is still told, as an update.
         _ => ("update", None, "registry action"),
     }
@@ -75,6 +78,7 @@ fn told_note(history_op: &str) -> bool {
             | "lock:failed"
             | "lock:changeRefused"
             | "lock:publishHeld"
+            | crate::delegation::OP_ZONE_BATCH_HELD
     )
 }
 

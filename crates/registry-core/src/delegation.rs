@@ -22,6 +22,9 @@ use crate::model::{Domain, DsRec, HistoryEntry, Host};
 /// locked domain against it (the publisher check, defence in depth behind the guard); the
 /// history chain makes the note itself tamper-evident.
 pub const OP_LOCK_DELEGATION: &str = "lock:delegation";
+/// The history note of a domain whose delegation change waits in a batch the zone publisher's
+/// safety valve held for an operator's approval (`zonegen held approve`).
+pub const OP_ZONE_BATCH_HELD: &str = "zone:batchHeld";
 /// The history op of a verified unlock: after it, the domain's delegation may change again.
 pub const OP_LOCK_RELEASED: &str = "lock:released";
 

@@ -632,6 +632,39 @@ impl<S: Store> Registry<S> {
         self.commit(tx, ch).await.map(drop)
     }
 
+    /// The publisher's safety valve held a batch (it removes or repoints more delegations
+    /// than the valve lets through without an operator): the sponsor of each of `domains` is
+    /// told that its delegation change is not published until an operator approves the batch
+    /// — a [`crate::delegation::OP_ZONE_BATCH_HELD`] history note, which the change poll turns
+    /// into a message (RFC 8590 `custom`, op `batchHeld`). One change per domain, so that each
+    /// sponsor hears of each of its domains (a change tells a sponsor once). Domains no longer
+    /// registered are skipped. Returns how many were told.
+    pub async fn notify_held_batch(
+        &self,
+        domains: &[String],
+        detail: &str,
+    ) -> Result<usize, CoreError> {
+        let mut told = 0;
+        for name in domains {
+            let mut tx = self.store.begin(true).await?;
+            let Some(d) = tx.domain_get(name, false).await? else {
+                continue;
+            };
+            let who = self.system_who(self.clock.now());
+            let mut ch = self.change(&who);
+            ch.note(HistoryNote {
+                object_type: "domain",
+                object_key: d.name.clone(),
+                roid: self.roid('D', d.id),
+                op: crate::delegation::OP_ZONE_BATCH_HELD,
+                detail: Some(detail.to_owned()),
+            });
+            self.commit(tx, ch).await?;
+            told += 1;
+        }
+        Ok(told)
+    }
+
     pub(crate) fn lock_domain_statuses(d: &mut Domain) -> Vec<String> {
         let mut added = Vec::new();
         for s in LOCK_DOMAIN_STATUSES {

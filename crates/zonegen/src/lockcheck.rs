@@ -9,7 +9,9 @@
 //! one is **held** — the safety valve's held batch, with reason `registry lock` — and alarmed:
 //! an error in the log, the `zonegen_lock_holds_total` metric, and through the core a poll
 //! message to the sponsor, a mail to its lock contact and a `lock:publishHeld` history note.
-//! It is published only after an operator's approval (`zonegen held approve`).
+//! It is published only after an operator's approval (`zonegen held approve`). A batch the
+//! safety valve holds (too many delegations removed or repointed) is told through the same
+//! trait: the sponsor of every domain in it gets a poll message (`zone:batchHeld`).
 //!
 //! The lock state comes from the history, not from the domain row: an intruder who rewrites the
 //! domain and its journal must also write a `lock:released` row, which the history chain shows
@@ -35,6 +37,13 @@ pub trait LockCheck: Send + Sync + std::fmt::Debug {
     fn baselines(&self) -> BoxFuture<'_, Result<Vec<LockBaseline>, String>>;
     /// Tells the sponsor and the history that a change to `domain` is held.
     fn alarm<'a>(&'a self, domain: &'a str, detail: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    /// Tells the sponsors of `domains` that their delegation changes wait in a batch the
+    /// safety valve held; returns how many were told.
+    fn batch_held<'a>(
+        &'a self,
+        domains: &'a [String],
+        detail: &'a str,
+    ) -> BoxFuture<'a, Result<usize, String>>;
 }
 
 /// The registry's own lock state and alarms, through the core on the registry database.
@@ -74,6 +83,19 @@ impl LockCheck for RegistryLockCheck {
         Box::pin(async move {
             self.registry
                 .alarm_locked_delegation(domain, detail)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn batch_held<'a>(
+        &'a self,
+        domains: &'a [String],
+        detail: &'a str,
+    ) -> BoxFuture<'a, Result<usize, String>> {
+        Box::pin(async move {
+            self.registry
+                .notify_held_batch(domains, detail)
                 .await
                 .map_err(|e| e.to_string())
         })
@@ -236,6 +258,8 @@ pub fn violations(
 pub struct MemoryLockCheck {
     pub baselines: std::sync::Mutex<Vec<LockBaseline>>,
     pub alarms: std::sync::Mutex<Vec<(String, String)>>,
+    /// The domains of each batch the safety valve held, with its detail.
+    pub held: std::sync::Mutex<Vec<(Vec<String>, String)>>,
 }
 
 impl LockCheck for MemoryLockCheck {
@@ -253,6 +277,18 @@ impl LockCheck for MemoryLockCheck {
             a.push((domain.to_owned(), detail.to_owned()));
         }
         Box::pin(async { Ok(()) })
+    }
+
+    fn batch_held<'a>(
+        &'a self,
+        domains: &'a [String],
+        detail: &'a str,
+    ) -> BoxFuture<'a, Result<usize, String>> {
+        if let Ok(mut h) = self.held.lock() {
+            h.push((domains.to_vec(), detail.to_owned()));
+        }
+        let n = domains.len();
+        Box::pin(async move { Ok(n) })
     }
 }
 

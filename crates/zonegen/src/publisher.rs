@@ -693,6 +693,7 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
             .min_held_changes
             .max((self.cfg.max_change_share * total as f64).ceil() as usize);
         if held.is_none() && stats.removed + stats.repointed > limit {
+            let domains = held_domains(&staged.diff);
             state.rollback(staged);
             let h = self
                 .store
@@ -714,6 +715,30 @@ impl<S: DelegationSource, St: PublisherStore> Publisher<S, St> {
                 delegations = total,
                 "batch held by the safety valve: waiting for operator approval"
             );
+            if let Some(c) = &self.lock_check {
+                let detail = format!(
+                    "held batch {}: {} delegations removed, {} repointed",
+                    h.id, stats.removed, stats.repointed
+                );
+                let (told, untold) = domains.split_at(domains.len().min(MAX_HELD_NOTICES));
+                match c.batch_held(told, &detail).await {
+                    Ok(n) => info!(
+                        held_batch = h.id,
+                        told = n,
+                        "sponsors told of the held batch"
+                    ),
+                    Err(e) => {
+                        error!(held_batch = h.id, error = %e, "sponsors of the held batch could not be told")
+                    }
+                }
+                if !untold.is_empty() {
+                    warn!(
+                        held_batch = h.id,
+                        untold = untold.len(),
+                        "held batch touches more domains than are told one by one"
+                    );
+                }
+            }
             return Ok(StepOutcome::Held(h));
         }
         self.metrics.held(false);
@@ -849,6 +874,21 @@ async fn sleep_or_shutdown(shutdown: &mut tokio::sync::watch::Receiver<bool>, d:
         _ = tokio::time::sleep(d) => *shutdown.borrow(),
         r = shutdown.changed() => r.is_err() || *shutdown.borrow(),
     }
+}
+
+/// Most sponsors' notices one held batch sends one by one (each is a transaction of the
+/// registry); a batch that large is a mass event the operators handle, and the log says how
+/// many were not told.
+pub const MAX_HELD_NOTICES: usize = 10_000;
+
+/// The delegations a held batch would add, remove or change: owners with NS before or after
+/// (glue-only owners are hosts, whose domains' sponsors hear of them through the domain).
+fn held_domains(diff: &[NodeDiff]) -> Vec<String> {
+    let has_ns = |n: &Option<crate::zone::Node>| n.as_ref().is_some_and(|n| !n.ns.is_empty());
+    diff.iter()
+        .filter(|d| has_ns(&d.old) || has_ns(&d.new))
+        .map(|d| d.owner.as_str().trim_end_matches('.').to_ascii_lowercase())
+        .collect()
 }
 
 fn log_warnings(warnings: &[ZoneWarning]) {

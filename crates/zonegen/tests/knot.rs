@@ -70,7 +70,9 @@ async fn publishes_changes_to_knot_and_nsd() {
     let store = MemoryStore::default();
     let mut cfg = config(&knot, Some(nsd_port));
     cfg.min_held_changes = 2;
-    let mut publisher = Publisher::new(cfg, source.clone(), store.clone());
+    let lock_check = Arc::new(zonegen::lockcheck::MemoryLockCheck::default());
+    let mut publisher =
+        Publisher::new(cfg, source.clone(), store.clone()).with_lock_check(lock_check.clone());
     publisher.start().await.expect("start");
     let metrics = publisher.metrics();
     assert_eq!(metrics.snapshot().full_reloads, 1);
@@ -159,6 +161,16 @@ async fn publishes_changes_to_knot_and_nsd() {
         publisher.step().await.expect("step"),
         StepOutcome::Held(_)
     ));
+    // The sponsors are told once, of each domain in the batch (not again while it waits).
+    let held = lock_check.held.lock().unwrap().clone();
+    assert_eq!(held.len(), 1, "{held:?}");
+    let mut told = held[0].0.clone();
+    told.sort();
+    assert_eq!(told, ["example.tld", "out.tld", "signed.tld"]);
+    assert!(
+        held[0].1.contains(&format!("held batch {}", batch.id)),
+        "{held:?}"
+    );
     assert_eq!(
         referral(&primary, "out.tld").await.ns.len(),
         1,
